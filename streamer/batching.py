@@ -1,0 +1,127 @@
+"""The upload file format, and the stage that turns accepted rows into upload batches."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from streamer.limits import MAX_FILE_BYTES
+from streamer.records import Outcome, OutcomeKind, Row, RowBatch
+
+#: The CSV header of every uploaded file; the list's column mapping names these.
+EXTERNAL_ID_HEADER = "ExternalId"
+PHONE_HEADER = "PhoneNumber"
+FIRST_NAME_HEADER = "FirstName"
+LAST_NAME_HEADER = "LastName"
+UPLOAD_HEADER = (EXTERNAL_ID_HEADER, PHONE_HEADER, FIRST_NAME_HEADER, LAST_NAME_HEADER)
+
+_EXTERNAL_ID_SALT = b"streamer/external-id/v1\x1f"
+_HEADER_BYTES = len(",".join(UPLOAD_HEADER)) + 2
+_QUOTED_CHARS = frozenset(',"\r\n')
+
+
+def derive_external_id(phone_e164: str) -> str:
+    """A stable external id for a contact that came without one.
+
+    A hash of the E.164 number: the same number gets the same id on every run and
+    machine, so re-uploading updates the list's record instead of adding a second one.
+    (It is a pseudonym, not anonymisation: phone numbers are few enough to enumerate.)
+    """
+    digest = hashlib.sha256(_EXTERNAL_ID_SALT + phone_e164.encode()).hexdigest()
+    return f"s1-{digest[:24]}"
+
+
+def upload_fields(row: Row) -> tuple[str, str, str, str]:
+    """The row as it is uploaded, in ``UPLOAD_HEADER`` order."""
+    return (row.external_id, row.phone, row.first_name, row.last_name)
+
+
+def record_chars(fields: tuple[str, ...]) -> int:
+    """Characters of ``fields`` as one CSV line (without its line ending), quoting included."""
+    total = len(fields) - 1
+    for value in fields:
+        total += len(value)
+        if not _QUOTED_CHARS.isdisjoint(value):
+            total += 2 + value.count('"')
+    return total
+
+
+def row_bytes_bound(row: Row) -> int:
+    """Bytes the row can take in the upload file: 4 per character (UTF-8's worst), CRLF."""
+    return record_chars(upload_fields(row)) * 4 + 2
+
+
+def render_csv(rows: list[Row]) -> bytes:
+    """The UTF-8 CSV file of ``rows``, header first, as CXone takes it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(UPLOAD_HEADER)
+    writer.writerows(upload_fields(row) for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBatch:
+    """One upload file: its rows (for their outcomes) and the CSV bytes sent."""
+
+    batch_id: int
+    rows: list[Row]
+    payload: bytes
+
+    @property
+    def file_name(self) -> str:
+        return f"batch-{self.batch_id:06d}.csv"
+
+
+def decided_outcome(row: Row) -> Outcome:
+    """The outcome of a row an earlier stage rejected or found duplicate."""
+    assert row.reason is not None
+    kind = OutcomeKind.DUPLICATE if row.duplicate_of is not None else OutcomeKind.REJECTED
+    return Outcome(row.record, kind, row.reason, row.duplicate_of, row.external_id)
+
+
+async def batch_rows(
+    receive: ObjectReceiveStream[RowBatch],
+    send_batches: ObjectSendStream[UploadBatch],
+    send_outcomes: ObjectSendStream[list[Outcome]],
+    *,
+    batch_size: int,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> None:
+    """Emit the outcomes of rows already decided; pack the rest into upload batches.
+
+    A batch closes at ``batch_size`` rows or before its CSV would pass ``max_bytes``
+    (CXone's per-file limit), whichever comes first.
+    """
+    pending: list[Row] = []
+    pending_bytes = _HEADER_BYTES
+    next_id = 1
+
+    async def flush() -> None:
+        nonlocal pending, pending_bytes, next_id
+        batch = UploadBatch(next_id, pending, render_csv(pending))
+        next_id += 1
+        pending, pending_bytes = [], _HEADER_BYTES
+        await send_batches.send(batch)
+
+    async with receive, send_batches, send_outcomes:
+        async for rows in receive:
+            decided = [decided_outcome(row) for row in rows if row.reason is not None]
+            if decided:
+                await send_outcomes.send(decided)
+            for row in rows:
+                if row.reason is not None:
+                    continue
+                size = row_bytes_bound(row)
+                if pending and pending_bytes + size > max_bytes:
+                    await flush()
+                pending.append(row)
+                pending_bytes += size
+                if len(pending) >= batch_size:
+                    await flush()
+        if pending:
+            await flush()

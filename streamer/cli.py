@@ -1,0 +1,265 @@
+"""The command line: argument parsing, progress display and exit codes; no business logic.
+
+Exit status: 0 every row accounted for and none failed; 1 some rows failed upload (or
+the service failed the run); 2 a user error, told in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+
+from streamer.cxone.sandbox import Sandbox, SandboxConfig
+from streamer.errors import ConfigError, InputError, StreamerError
+from streamer.pipeline import Progress, run
+from streamer.report import Report
+from streamer.settings import (
+    DELIMITERS,
+    Columns,
+    Settings,
+    UploadOptions,
+    credentials_from_env,
+)
+
+EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamer",
+        description="Stream a large, messy contacts CSV, clean, into a NICE CXone calling list.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    upload = commands.add_parser(
+        "upload",
+        help="clean a contacts file and upload it to a calling list",
+        description="Clean a contacts file and upload it to a CXone calling list. Credentials "
+        "come from CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_ACCESS_KEY_ID and "
+        "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
+    )
+    upload.add_argument("file", type=Path, help="the contacts CSV")
+    upload.add_argument("--out", type=Path, metavar="DIR",
+                        help="output directory (default: streamer-out/<file stem>/)")
+    target = upload.add_mutually_exclusive_group()
+    target.add_argument("--list", dest="list_name", metavar="NAME",
+                        help="calling list to find by name, or create (default: the file stem)")
+    target.add_argument("--list-id", type=_positive_int, metavar="N",
+                        help="id of an existing calling list")
+    upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], default="auto",
+                        help="field delimiter; auto picks the one splitting the header most "
+                        "(default: auto)")
+    upload.add_argument("--no-header", action="store_true",
+                        help="the file has no header line; name the columns with --columns")
+    upload.add_argument("--columns", metavar="A,B,C",
+                        help="column names, in order, for a file without a header")
+    columns = upload.add_argument_group(
+        "columns", "Which header holds each field. By default a usual spelling is recognised, "
+        "ignoring case, spaces and punctuation (e.g. phone, Phone Number, mobile, telephone; "
+        "email, E-mail; first_name, given name; last name, surname; country; external_id).")
+    for name, what in (("phone", "phone number (required)"), ("email", "email address"),
+                       ("first-name", "first name"), ("last-name", "last name"),
+                       ("country", "country (ISO code or English name) used to read phones"),
+                       ("external-id", "external id; without one, ids are derived from "
+                                       "the phone number")):
+        columns.add_argument(f"--{name}-column", metavar="NAME", help=f"column of the {what}")
+    upload.add_argument("--default-region", default="US", metavar="CC",
+                        help="region for phones written without +country code, when the row "
+                        "has no country (default: US)")
+    upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
+                        help="records per uploaded file, at most 500,000 (default: 5000)")
+    upload.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
+                        help="uploads in flight at once (default: 4)")
+    upload.add_argument("--dry-run", action="store_true",
+                        help="do everything but upload: the would-be upload files go to "
+                        "OUT/batches/")
+    cxone = upload.add_argument_group("CXone upload options")
+    cxone.add_argument("--api-version", default="v30.0", metavar="vN.0",
+                       help="CXone API version (default: v30.0)")
+    cxone.add_argument("--skill-id", type=_positive_int, metavar="N",
+                       help="skill the list's records are assigned to")
+    cxone.add_argument("--default-time-zone", metavar="ZONE",
+                       help="time zone for records without one, e.g. Eastern")
+    cxone.add_argument("--expiration-days", type=_positive_int, default=30, metavar="N",
+                       help="records expire this many days after upload (default: 30)")
+    cxone.add_argument("--force-overwrite", action="store_true",
+                       help="send forceOverwrite=true with each upload")
+    cxone.add_argument("--start-skill", action="store_true",
+                       help="send startSkill=true with each upload")
+    cxone.add_argument("--send-email", action="store_true",
+                       help="send sendEmail=true with each upload")
+    upload.set_defaults(handler=_upload)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the CXone sandbox alone",
+        description="Serve the CXone sandbox until Ctrl-C. Point upload at it with "
+        "CXONE_ISSUER=<the URL it prints> and the four credentials set to its values.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    for name in ("client-id", "client-secret", "access-key-id", "access-key-secret"):
+        sandbox.add_argument(f"--{name}", default="sandbox",
+                             help=f"the {name.replace('-', ' ')} it accepts (default: sandbox)")
+    sandbox.add_argument("--token-ttl", type=float, default=3600.0, metavar="S",
+                         help="access token lifetime in seconds (default: 3600)")
+    sandbox.add_argument("--rate-limit", type=float, default=0.0, metavar="N",
+                         help="API requests per second per client before 429s; 0 = no limit")
+    sandbox.add_argument("--error-rate", type=_share, default=0.0, metavar="P",
+                         help="share of API requests answered 500 or 503 (default: 0)")
+    sandbox.add_argument("--job-delay-ms", type=float, default=0.0, metavar="MS",
+                         help="delay before an upload job completes (default: 0)")
+    sandbox.add_argument("--seed", type=int, default=0, help="seed for the faults (default: 0)")
+    sandbox.set_defaults(handler=_sandbox)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    column_names = None
+    if args.columns:
+        column_names = tuple(name.strip() for name in args.columns.split(","))
+    return Settings(
+        out_dir=args.out,
+        list_name=args.list_name,
+        list_id=args.list_id,
+        delimiter=args.delimiter,
+        has_header=not args.no_header,
+        column_names=column_names,
+        columns=Columns(
+            phone=args.phone_column, email=args.email_column,
+            first_name=args.first_name_column, last_name=args.last_name_column,
+            country=args.country_column, external_id=args.external_id_column,
+        ),
+        default_region=args.default_region,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        dry_run=args.dry_run,
+        credentials=credentials_from_env(),
+        api_version=args.api_version,
+        upload=UploadOptions(
+            skill_id=args.skill_id, default_time_zone=args.default_time_zone,
+            force_overwrite=args.force_overwrite, expiration_days=args.expiration_days,
+            start_skill=args.start_skill, send_email=args.send_email,
+        ),
+    )
+
+
+def _progress_line(progress: Progress) -> str:
+    elapsed = max(time.monotonic() - progress.started, 1e-9)
+    share = progress.bytes_read / progress.bytes_total if progress.bytes_total else 0.0
+    return (
+        f"\rread {progress.rows_read:,} rows ({share:.0%} of "
+        f"{progress.bytes_total / 1e6:,.1f} MB) · {progress.rows_read / elapsed:,.0f} rows/s · "
+        f"uploaded {progress.uploaded:,} · duplicates {progress.duplicates:,} · "
+        f"rejected {progress.rejected:,} · failed {progress.failed:,}  "
+    )
+
+
+async def _show_progress(progress: Progress) -> None:
+    while True:
+        await anyio.sleep(0.5)
+        if progress.started:
+            sys.stderr.write(_progress_line(progress))
+            sys.stderr.flush()
+
+
+def _summary(report: Report) -> str:
+    counts = ", ".join(f"{kind} {count:,}" for kind, count in report.outcomes.items() if count)
+    state = "balanced" if report.balanced else "NOT BALANCED"
+    target = f"list {report.list_id}" if report.list_id is not None else "dry run"
+    return (f"{report.rows_read:,} rows: {counts or 'none'} ({state}; {target}); "
+            f"outputs in {report.out_dir}")
+
+
+async def _upload(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    progress = Progress()
+    show = sys.stderr.isatty()
+    async with AsyncExitStack() as stack:
+        if settings.credentials is None and not settings.dry_run:
+            sandbox = await stack.enter_async_context(Sandbox())
+            settings = replace(settings, credentials=sandbox.credentials)
+            print(f"streamer: no CXONE_* credentials in the environment; uploading to the "
+                  f"embedded CXone sandbox at {sandbox.url}", file=sys.stderr)
+        async with anyio.create_task_group() as group:
+            if show:
+                group.start_soon(_show_progress, progress)
+            report = await run(args.file, settings, progress=progress)
+            group.cancel_scope.cancel()
+    if show:
+        sys.stderr.write(_progress_line(progress) + "\n")
+    print(_summary(report))
+    return EXIT_FAILED_ROWS if report.failed or not report.balanced else EXIT_OK
+
+
+async def _sandbox(args: argparse.Namespace) -> int:
+    config = SandboxConfig(
+        client_id=args.client_id, client_secret=args.client_secret,
+        access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
+        token_ttl=args.token_ttl, rate_limit=args.rate_limit, error_rate=args.error_rate,
+        job_delay_ms=args.job_delay_ms, seed=args.seed,
+    )
+    sandbox = Sandbox(config)
+    try:
+        url = await sandbox.start(args.host, args.port)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    print(f"CXone sandbox listening; issuer {url}", flush=True)
+    print(f"  export CXONE_ISSUER={url} CXONE_CLIENT_ID={config.client_id} "
+          f"CXONE_CLIENT_SECRET=... CXONE_ACCESS_KEY_ID={config.access_key_id} "
+          f"CXONE_ACCESS_KEY_SECRET=...", flush=True)
+    try:
+        await anyio.sleep_forever()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await sandbox.close()
+    return EXIT_OK
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    status = EXIT_OK
+    try:
+        status = anyio.run(args.handler, args, backend="asyncio")
+    except* (InputError, ConfigError) as group:
+        print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
+        status = EXIT_USAGE
+    except* StreamerError as group:
+        print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
+        status = EXIT_FAILED_ROWS
+    except* KeyboardInterrupt:
+        print("streamer: interrupted", file=sys.stderr)
+        status = 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

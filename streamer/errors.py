@@ -1,0 +1,56 @@
+"""Exceptions raised by streamer.
+
+Row-level problems are never exceptions: they are outcomes with a reason code
+(see :mod:`streamer.records`). Exceptions are for runs that cannot go on::
+
+    StreamerError              base of everything streamer raises
+    ├── InputError             the input file cannot be used (missing, unreadable, no phone column)
+    ├── ConfigError            a setting or credential is missing or inconsistent
+    └── RemoteError            the CXone service (or the sandbox) failed us
+        ├── TransportError     no HTTP answer: refused, reset, timed out
+        └── HTTPStatusError    an HTTP answer with an unexpected status
+
+User mistakes (``InputError``, ``ConfigError``) make the CLI print one line and exit 2.
+No message ever carries a credential or a token.
+"""
+
+from __future__ import annotations
+
+
+class StreamerError(Exception):
+    """Base class of every error streamer raises."""
+
+
+class InputError(StreamerError):
+    """The input file cannot be read or used as a contacts file."""
+
+
+class ConfigError(StreamerError):
+    """A setting or a credential is missing, malformed or contradictory."""
+
+
+class RemoteError(StreamerError):
+    """The remote service failed in a way the run could not recover from."""
+
+
+class TransportError(RemoteError):
+    """The request got no HTTP answer (connection refused or reset, timeout)."""
+
+
+class HTTPStatusError(RemoteError):
+    """The service answered with a status the call does not accept.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, status: int, message: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """429 and 5xx may succeed later; any other 4xx will not."""
+        return self.status == 429 or self.status >= 500

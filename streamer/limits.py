@@ -1,0 +1,10 @@
+"""CXone's documented limits, in one place (../shared/cxone-api.md, section 4)."""
+
+#: One uploaded file holds at most this many records.
+MAX_RECORDS_PER_FILE = 500_000
+#: One uploaded file is at most this many bytes of CSV.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: One record (one CSV line as uploaded) is at most this many characters.
+MAX_RECORD_CHARS = 512
+#: List endpoints page with skip/top; at most this many per page.
+MAX_PAGE_SIZE = 100

@@ -1,0 +1,125 @@
+"""Normalisers: phones to E.164 (libphonenumber's rules), emails, names and countries.
+
+The phone and email libraries are the ground truth; results are cached because real
+files repeat values (the same company switchboard, the same typo) far more than chance.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers.geodata.locale import LOCALE_DATA
+
+from streamer.reader import ColumnMap
+from streamer.records import ReasonCode, RowBatch
+
+_CACHE_SIZE = 1 << 16
+
+
+def _english_name(names: dict[str, str]) -> str:
+    name = names.get("en", "")
+    while name.startswith("*"):  # "*aa": same as the name under locale "aa"
+        name = names.get(name[1:], "")
+    return name
+
+
+def _country_index() -> dict[str, str]:
+    index = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
+    for region, names in LOCALE_DATA.items():
+        if region in phonenumbers.SUPPORTED_REGIONS and (name := _english_name(names)):
+            index[name.casefold()] = region
+    # Spellings people use that are not libphonenumber's display names.
+    aliases = {
+        "usa": "US", "united states of america": "US", "america": "US", "uk": "GB",
+        "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+        "northern ireland": "GB", "holland": "NL", "deutschland": "DE", "espana": "ES",
+        "españa": "ES",
+    }
+    index.update(aliases)
+    return {key.casefold(): region for key, region in index.items()}
+
+
+_COUNTRIES = _country_index()
+
+
+def region_for_country(value: str) -> str | None:
+    """The libphonenumber region for an ISO code or an English country name, else ``None``."""
+    return _COUNTRIES.get(" ".join(value.split()).casefold())
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def normalize_phone(raw: str, region: str) -> str | None:
+    """``raw`` as E.164 if libphonenumber calls it a valid number, else ``None``.
+
+    ``region`` applies to numbers written without a ``+country`` prefix.
+    """
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def normalize_email(raw: str) -> str | None:
+    """The address trimmed and lower-cased if its syntax is valid, else ``None``.
+
+    Syntax only: deliverability checks would query DNS for every domain.
+    """
+    try:
+        valid = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return valid.normalized.lower()
+
+
+def normalize_name(raw: str) -> str:
+    """Trimmed, with runs of whitespace made one space."""
+    return " ".join(raw.split())
+
+
+def normalize_batch(batch: RowBatch, columns: ColumnMap, default_region: str) -> RowBatch:
+    """Fill in each row's normalised fields, or reject what cannot be normalised."""
+    width = len(columns.header)
+    for row in batch:
+        fields = row.fields
+        if not any(value.strip() for value in fields):
+            row.reason = ReasonCode.EMPTY_ROW
+            continue
+        if len(fields) != width:
+            row.reason = ReasonCode.MALFORMED_ROW
+            continue
+        region = default_region
+        if columns.country is not None and (country := fields[columns.country].strip()):
+            found = region_for_country(country)
+            if found is None:
+                row.reason = ReasonCode.UNKNOWN_COUNTRY
+                continue
+            region = found
+        row.region = region
+        raw_phone = fields[columns.phone].strip()
+        if not raw_phone:
+            row.reason = ReasonCode.MISSING_PHONE
+            continue
+        phone = normalize_phone(raw_phone, region)
+        if phone is None:
+            row.reason = ReasonCode.INVALID_PHONE
+            continue
+        row.phone = phone
+        if columns.email is not None and (raw_email := fields[columns.email].strip()):
+            email = normalize_email(raw_email)
+            if email is None:
+                row.reason = ReasonCode.INVALID_EMAIL
+                continue
+            row.email = email
+        if columns.first_name is not None:
+            row.first_name = normalize_name(fields[columns.first_name])
+        if columns.last_name is not None:
+            row.last_name = normalize_name(fields[columns.last_name])
+        if columns.external_id is not None:
+            row.external_id = fields[columns.external_id].strip()
+    return batch

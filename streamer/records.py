@@ -1,0 +1,117 @@
+"""The data types every stage shares: rows in flight, their outcomes, and reason codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OutcomeKind(StrEnum):
+    """What finally happened to one input row."""
+
+    UPLOADED = "uploaded"
+    ACCEPTED = "accepted"  # a dry run's stand-in for "uploaded"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class ReasonCode(StrEnum):
+    """Why a row was rejected, marked duplicate or failed. The one list of them all."""
+
+    # rejected: the row cannot be dialled as it stands
+    EMPTY_ROW = "empty_row"
+    MALFORMED_ROW = "malformed_row"
+    MISSING_PHONE = "missing_phone"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_EMAIL = "invalid_email"
+    UNKNOWN_COUNTRY = "unknown_country"
+    MISSING_EXTERNAL_ID = "missing_external_id"
+    RECORD_TOO_LONG = "record_too_long"
+    # duplicate: the same contact was kept at an earlier record
+    SAME_PHONE = "same_phone"
+    SAME_EMAIL = "same_email"
+    SAME_EXTERNAL_ID = "same_external_id"
+    # failed: accepted, but CXone did not take it
+    UPLOAD_FAILED = "upload_failed"
+    JOB_CANCELLED = "job_cancelled"
+    JOB_TIMEOUT = "job_timeout"
+
+
+#: What each reason means and what the user can do about it (the README's table).
+REASON_HELP: dict[ReasonCode, str] = {
+    ReasonCode.EMPTY_ROW: "every field is blank; delete the row",
+    ReasonCode.MALFORMED_ROW: "the row has a different number of fields than the header; "
+    "fix its quoting or delimiters",
+    ReasonCode.MISSING_PHONE: "the phone column is blank; add a number",
+    ReasonCode.INVALID_PHONE: "libphonenumber says the number cannot be dialled in its region; "
+    "fix the digits, write it with +country code, or fill the country column",
+    ReasonCode.INVALID_EMAIL: "the email is not a syntactically valid address; fix or blank it",
+    ReasonCode.UNKNOWN_COUNTRY: "the country column holds neither an ISO code nor a known "
+    "English country name; use a two-letter code such as US",
+    ReasonCode.MISSING_EXTERNAL_ID: "the external id column is blank; give the row an id",
+    ReasonCode.RECORD_TOO_LONG: "the record as uploaded is over CXone's 512-character limit; "
+    "shorten the names",
+    ReasonCode.SAME_PHONE: "an earlier record has the same number (E.164); nothing to do",
+    ReasonCode.SAME_EMAIL: "an earlier record has the same email; nothing to do",
+    ReasonCode.SAME_EXTERNAL_ID: "an earlier record has the same external id; "
+    "give distinct contacts distinct ids",
+    ReasonCode.UPLOAD_FAILED: "CXone refused the batch or kept failing after every retry; "
+    "see audit.jsonl and run the file again",
+    ReasonCode.JOB_CANCELLED: "CXone cancelled the upload job; run the file again",
+    ReasonCode.JOB_TIMEOUT: "the upload job did not complete in time; run the file again "
+    "(uploads are idempotent by external id)",
+}
+
+
+class Row:
+    """One input record on its way through the stages.
+
+    Stages fill in the normalised fields and, when they decide the row's fate early,
+    ``reason`` (rejected) or ``duplicate_of`` (duplicate). A plain slotted class rather
+    than a dataclass: millions of these are made and mutated in place.
+    """
+
+    __slots__ = (
+        "duplicate_of",
+        "email",
+        "external_id",
+        "fields",
+        "first_name",
+        "last_name",
+        "phone",
+        "reason",
+        "record",
+        "region",
+    )
+
+    def __init__(self, record: int, fields: list[str]) -> None:
+        self.record = record
+        self.fields = fields
+        self.phone = ""
+        self.email = ""
+        self.first_name = ""
+        self.last_name = ""
+        self.region = ""
+        self.external_id = ""
+        self.reason: ReasonCode | None = None
+        self.duplicate_of: int | None = None
+
+    def __repr__(self) -> str:
+        # Deliberately no field values: rows hold personal data.
+        return f"Row(record={self.record}, reason={self.reason}, duplicate_of={self.duplicate_of})"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The final fate of one input record (1-based, header excluded)."""
+
+    record: int
+    outcome: OutcomeKind
+    reason: ReasonCode | None = None
+    duplicate_of: int | None = None
+    external_id: str = ""
+
+
+#: Rows travel between stages in lists (micro-batches), never one by one.
+RowBatch = list[Row]

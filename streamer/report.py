@@ -1,0 +1,162 @@
+"""The run's outputs: the per-row outcome file and the reconciliation report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import anyio
+
+from streamer.records import Outcome, OutcomeKind
+
+OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
+
+
+class Tally:
+    """Counts outcomes, and checks that no record is given two of them."""
+
+    def __init__(self) -> None:
+        self.by_outcome: Counter[str] = Counter()
+        self.by_reason: Counter[str] = Counter()
+        self.repeated = 0
+        self._seen = bytearray()  # one byte per record: cheap next to the rows themselves
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        seen = self._seen
+        for outcome in outcomes:
+            index = outcome.record - 1
+            if index >= len(seen):
+                seen.extend(bytes(max(index + 1 - len(seen), len(seen))))
+            if seen[index]:
+                self.repeated += 1
+            seen[index] = 1
+            self.by_outcome[outcome.outcome] += 1
+            if outcome.reason is not None:
+                self.by_reason[outcome.reason] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_outcome.values())
+
+    def balanced(self, rows_read: int) -> bool:
+        """Every record read has exactly one outcome."""
+        return self.repeated == 0 and self.total == rows_read
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (``share`` in 0..1); ``None`` for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(slots=True)
+class UploadStats:
+    """What the uploader saw: requests, retries, throttling, and latency."""
+
+    requests: int = 0
+    succeeded: int = 0
+    retries: int = 0
+    throttled: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    job_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        p50, p95 = percentile(self.latencies_ms, 0.5), percentile(self.latencies_ms, 0.95)
+        return {
+            "batches": self.batches,
+            "failed_batches": self.failed_batches,
+            "requests": self.requests,
+            "succeeded": self.succeeded,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "success_rate": round(self.succeeded / self.requests, 4) if self.requests else None,
+            "latency_ms_p50": round(p50, 1) if p50 is not None else None,
+            "latency_ms_p95": round(p95, 1) if p95 is not None else None,
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class Report:
+    """The reconciliation report: every row read, and where it went."""
+
+    run_id: str
+    input: str
+    out_dir: str
+    dry_run: bool
+    rows_read: int
+    outcomes: dict[str, int]
+    reasons: dict[str, int]
+    balanced: bool
+    list_id: int | None
+    list_name: str | None
+    job_ids: list[int]
+    upload: dict[str, Any]
+    duration_s: float
+    rows_per_second: float
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes.get(OutcomeKind.FAILED, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a crash leaves the old file or the new."""
+    temporary = path.with_name(path.name + ".part")
+    with open(temporary, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+async def write_report(path: Path, report: Report) -> None:
+    text = json.dumps(report.to_dict(), indent=2) + "\n"
+    await anyio.to_thread.run_sync(write_text_atomically, path, text)
+
+
+class OutcomeWriter:
+    """Appends outcomes to ``outcomes.csv.part``; :meth:`commit` renames it into place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._partial = path.with_name(path.name + ".part")
+        self._file: Any = None
+
+    async def open(self) -> None:
+        self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
+        await self._file.write(",".join(OUTCOME_HEADER) + "\r\n")
+
+    async def write(self, outcomes: list[Outcome]) -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(
+            (o.record, o.outcome, o.reason or "",
+             "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
+            for o in outcomes
+        )
+        await self._file.write(buffer.getvalue())
+
+    async def commit(self) -> None:
+        await self._file.flush()
+        await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
+        await self._file.close()
+        await anyio.to_thread.run_sync(os.replace, self._partial, self.path)
+
+    async def close(self) -> None:
+        """Close without committing (the run failed): the ``.part`` file stays for a look."""
+        if self._file is not None and not self._file.closed:
+            await self._file.close()

@@ -1,0 +1,26 @@
+"""Helpers the tests share (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from streamer import RetryPolicy, Sandbox, Settings
+
+
+def settings_for(sandbox: Sandbox | None, out: Path, **overrides: object) -> Settings:
+    """Settings for a test run: quick job polls, few retries with short waits."""
+    values: dict[str, object] = {
+        "out_dir": out,
+        "credentials": sandbox.credentials if sandbox is not None else None,
+        "retry": RetryPolicy(attempts=8, wait_initial=0.01, wait_max=0.05, timeout=10),
+        "job_poll_initial": 0.01,
+        "job_poll_max": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def read_outcomes(out: Path) -> list[dict[str, str]]:
+    with open(out / "outcomes.csv", encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from streamer.errors import HTTPStatusError, RemoteError, TransportError
+from streamer.retry import compute_backoff, is_retryable, retry_call
+from streamer.settings import RetryPolicy
+
+POLICY = RetryPolicy(attempts=4, wait_initial=0.001, wait_max=0.004, wait_exp_base=2)
+
+
+def test_backoff_is_capped_full_jitter_and_retry_after_wins() -> None:
+    rng = random.Random(1)
+    policy = RetryPolicy(wait_initial=1, wait_max=8, wait_exp_base=2)
+    for attempt, ceiling in ((1, 1), (2, 2), (3, 4), (4, 8), (9, 8)):
+        waits = [compute_backoff(attempt, policy, rng) for _ in range(200)]
+        assert all(0 <= w <= ceiling for w in waits)
+        assert max(waits) > ceiling * 0.8  # jitter spreads over the whole range
+    assert compute_backoff(1, policy, rng, retry_after=17) == 17
+
+
+def test_only_no_answer_429_and_5xx_are_retryable() -> None:
+    assert is_retryable(TransportError("reset"))
+    assert is_retryable(HTTPStatusError(429, "slow down"))
+    assert is_retryable(HTTPStatusError(503, "busy"))
+    assert not is_retryable(HTTPStatusError(400, "bad file"))
+    assert not is_retryable(RemoteError("odd answer"))
+
+
+async def test_retry_call_retries_until_success_and_reports_each_wait() -> None:
+    failures = [HTTPStatusError(503, "busy"), HTTPStatusError(429, "wait", retry_after=0.002)]
+    seen: list[tuple[int, float]] = []
+
+    async def call() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "done"
+
+    result = await retry_call(call, POLICY, random.Random(0),
+                              on_retry=lambda n, e, w: seen.append((n, w)))
+    assert result == "done"
+    assert [n for n, _ in seen] == [1, 2]
+    assert seen[1][1] == 0.002
+
+
+async def test_retry_call_gives_up_at_once_on_a_client_error_and_after_attempts() -> None:
+    calls = 0
+
+    async def refused() -> None:
+        nonlocal calls
+        calls += 1
+        raise HTTPStatusError(400, "bad")
+
+    with pytest.raises(HTTPStatusError):
+        await retry_call(refused, POLICY, random.Random(0))
+    assert calls == 1
+
+    calls = 0
+
+    async def down() -> None:
+        nonlocal calls
+        calls += 1
+        raise TransportError("refused")
+
+    with pytest.raises(TransportError):
+        await retry_call(down, POLICY, random.Random(0))
+    assert calls == POLICY.attempts
