@@ -10,34 +10,24 @@ from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers.geodata.locale import LOCALE_DATA
 
+from streamer.country_names import ENGLISH_NAMES
 from streamer.reader import ColumnMap
 from streamer.records import ReasonCode, RowBatch
 
 _CACHE_SIZE = 1 << 16
 
 
-def _english_name(names: dict[str, str]) -> str:
-    name = names.get("en", "")
-    while name.startswith("*"):  # "*aa": same as the name under locale "aa"
-        name = names.get(name[1:], "")
-    return name
-
-
 def _country_index() -> dict[str, str]:
     index = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
-    for region, names in LOCALE_DATA.items():
-        if region in phonenumbers.SUPPORTED_REGIONS and (name := _english_name(names)):
-            index[name.casefold()] = region
+    index.update({name: region for region, name in ENGLISH_NAMES.items()})
     # Spellings people use that are not libphonenumber's display names.
-    aliases = {
+    index.update({
         "usa": "US", "united states of america": "US", "america": "US", "uk": "GB",
         "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
         "northern ireland": "GB", "holland": "NL", "deutschland": "DE", "espana": "ES",
         "españa": "ES",
-    }
-    index.update(aliases)
+    })
     return {key.casefold(): region for key, region in index.items()}
 
 

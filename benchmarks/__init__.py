@@ -1,0 +1,1 @@
+"""Benchmarks: throughput and peak memory of streamer against baselines, in one run."""
