@@ -9,18 +9,14 @@ from dataclasses import dataclass
 
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamer.limits import MAX_FILE_BYTES
+from streamer.limits import MAX_CSV_BYTES
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
+from streamer.settings import ListFields
 
-#: The CSV header of every uploaded file; the list's column mapping names these.
-EXTERNAL_ID_HEADER = "ExternalId"
-PHONE_HEADER = "PhoneNumber"
-FIRST_NAME_HEADER = "FirstName"
-LAST_NAME_HEADER = "LastName"
-UPLOAD_HEADER = (EXTERNAL_ID_HEADER, PHONE_HEADER, FIRST_NAME_HEADER, LAST_NAME_HEADER)
-
+#: The upload file's header unless settings say otherwise; the list's mapping names these.
+UPLOAD_HEADER = ListFields().upload_header
 _EXTERNAL_ID_SALT = b"streamer/external-id/v1\x1f"
-_HEADER_BYTES = len(",".join(UPLOAD_HEADER)) + 2
+
 _QUOTED_CHARS = frozenset(',"\r\n')
 
 
@@ -55,11 +51,11 @@ def row_bytes_bound(row: Row) -> int:
     return record_chars(upload_fields(row)) * 4 + 2
 
 
-def render_csv(rows: list[Row]) -> bytes:
+def render_csv(rows: list[Row], header: tuple[str, ...] = UPLOAD_HEADER) -> bytes:
     """The UTF-8 CSV file of ``rows``, header first, as CXone takes it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(UPLOAD_HEADER)
+    writer.writerow(header)
     writer.writerows(upload_fields(row) for row in rows)
     return buffer.getvalue().encode("utf-8")
 
@@ -71,10 +67,11 @@ class UploadBatch:
     batch_id: int
     rows: list[Row]
     payload: bytes
+    kind: str = "batch"  # "resend" for read-back reconciliation's second tries
 
     @property
     def file_name(self) -> str:
-        return f"batch-{self.batch_id:06d}.csv"
+        return f"{self.kind}-{self.batch_id:06d}.csv"
 
 
 def decided_outcome(row: Row) -> Outcome:
@@ -90,22 +87,24 @@ async def batch_rows(
     send_outcomes: ObjectSendStream[list[Outcome]],
     *,
     batch_size: int,
-    max_bytes: int = MAX_FILE_BYTES,
+    header: tuple[str, ...] = UPLOAD_HEADER,
+    max_bytes: int = MAX_CSV_BYTES,
 ) -> None:
     """Emit the outcomes of rows already decided; pack the rest into upload batches.
 
     A batch closes at ``batch_size`` rows or before its CSV would pass ``max_bytes``
-    (CXone's per-file limit), whichever comes first.
+    (CXone's per-file limit, less base64's growth), whichever comes first.
     """
+    header_bytes = len(",".join(header).encode()) + 2
     pending: list[Row] = []
-    pending_bytes = _HEADER_BYTES
+    pending_bytes = header_bytes
     next_id = 1
 
     async def flush() -> None:
         nonlocal pending, pending_bytes, next_id
-        batch = UploadBatch(next_id, pending, render_csv(pending))
+        batch = UploadBatch(next_id, pending, render_csv(pending, header))
         next_id += 1
-        pending, pending_bytes = [], _HEADER_BYTES
+        pending, pending_bytes = [], header_bytes
         await send_batches.send(batch)
 
     async with receive, send_batches, send_outcomes:

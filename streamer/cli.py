@@ -26,6 +26,7 @@ from streamer.settings import (
     Settings,
     UploadOptions,
     credentials_from_env,
+    webhook_secret_from_env,
 )
 
 EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE = 0, 1, 2
@@ -94,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--dry-run", action="store_true",
                         help="do everything but upload: the would-be upload files go to "
                         "OUT/batches/")
+    upload.add_argument("--no-verify", action="store_true",
+                        help="skip read-back reconciliation: rows count as uploaded when "
+                        "their job completes")
+    upload.add_argument("--resend-rounds", type=int, default=2, metavar="N",
+                        help="times rows missing from the list on read-back are re-sent "
+                        "before they fail (default: 2)")
+    upload.add_argument("--webhook", metavar="URL",
+                        help="POST a JSON summary here when the run ends (signed with "
+                        "STREAMER_WEBHOOK_SECRET when set)")
     cxone = upload.add_argument_group("CXone upload options")
     cxone.add_argument("--api-version", default="v30.0", metavar="vN.0",
                        help="CXone API version (default: v30.0)")
@@ -101,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skill the list's records are assigned to")
     cxone.add_argument("--default-time-zone", metavar="ZONE",
                        help="time zone for records without one, e.g. Eastern")
+    cxone.add_argument("--job-timeout", type=float, default=600.0, metavar="S",
+                       help="seconds to wait for one upload job to complete (default: 600)")
     cxone.add_argument("--expiration-days", type=_positive_int, default=30, metavar="N",
                        help="records expire this many days after upload (default: 30)")
     cxone.add_argument("--force-overwrite", action="store_true",
@@ -128,8 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="API requests per second per client before 429s; 0 = no limit")
     sandbox.add_argument("--error-rate", type=_share, default=0.0, metavar="P",
                          help="share of API requests answered 500 or 503 (default: 0)")
+    sandbox.add_argument("--reset-rate", type=_share, default=0.0, metavar="P",
+                         help="share of API requests whose connection is dropped (default: 0)")
+    sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                         help="added to each API answer, give or take half (default: 0)")
     sandbox.add_argument("--job-delay-ms", type=float, default=0.0, metavar="MS",
                          help="delay before an upload job completes (default: 0)")
+    sandbox.add_argument("--cancel-rate", type=_share, default=0.0, metavar="P",
+                         help="share of upload jobs that end cancelled (default: 0)")
+    sandbox.add_argument("--lose-rate", type=_share, default=0.0, metavar="P",
+                         help="share of records a completed job silently drops (default: 0)")
     sandbox.add_argument("--seed", type=int, default=0, help="seed for the faults (default: 0)")
     sandbox.set_defaults(handler=_sandbox)
     return parser
@@ -157,6 +177,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dry_run=args.dry_run,
         credentials=credentials_from_env(),
         api_version=args.api_version,
+        job_timeout=args.job_timeout,
+        verify=not args.no_verify,
+        resend_rounds=args.resend_rounds,
+        webhook_url=args.webhook,
+        webhook_secret=webhook_secret_from_env(),
         upload=UploadOptions(
             skill_id=args.skill_id, default_time_zone=args.default_time_zone,
             force_overwrite=args.force_overwrite, expiration_days=args.expiration_days,
@@ -171,7 +196,8 @@ def _progress_line(progress: Progress) -> str:
     return (
         f"\rread {progress.rows_read:,} rows ({share:.0%} of "
         f"{progress.bytes_total / 1e6:,.1f} MB) · {progress.rows_read / elapsed:,.0f} rows/s · "
-        f"uploaded {progress.uploaded:,} · duplicates {progress.duplicates:,} · "
+        f"sent {progress.sent:,} · uploaded {progress.uploaded:,} · "
+        f"duplicates {progress.duplicates:,} · "
         f"rejected {progress.rejected:,} · failed {progress.failed:,}  "
     )
 
@@ -218,7 +244,8 @@ async def _sandbox(args: argparse.Namespace) -> int:
         client_id=args.client_id, client_secret=args.client_secret,
         access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
         token_ttl=args.token_ttl, rate_limit=args.rate_limit, error_rate=args.error_rate,
-        job_delay_ms=args.job_delay_ms, seed=args.seed,
+        reset_rate=args.reset_rate, latency_ms=args.latency_ms, job_delay_ms=args.job_delay_ms,
+        cancel_rate=args.cancel_rate, lose_rate=args.lose_rate, seed=args.seed,
     )
     sandbox = Sandbox(config)
     try:

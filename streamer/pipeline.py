@@ -1,7 +1,7 @@
 """Wires the stages together; the only module that knows their order.
 
-    reader ─▶ normalize ─▶ rules ─▶ dedup ─▶ batcher ─▶ uploaders ─▶ outcomes
-                                              └──── rejected / duplicate ────▶ outcomes
+    reader ─▶ normalize ─▶ rules ─▶ dedup ─▶ batcher ─▶ uploaders ─▶ journal ─▶ read-back
+                                              └── rejected / duplicate / failed ──▶ outcomes
 
 Every stage is one task in one task group, connected by bounded memory object streams
 carrying batches of rows, so a slow uploader slows the reader and memory stays flat.
@@ -27,33 +27,30 @@ import aiohttp
 import anyio
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
 from streamer.audit import audit_logger
-from streamer.batching import (
-    EXTERNAL_ID_HEADER,
-    FIRST_NAME_HEADER,
-    LAST_NAME_HEADER,
-    PHONE_HEADER,
-    UploadBatch,
-    batch_rows,
-)
+from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
 from streamer.dedup import ExactDedup
 from streamer.errors import ConfigError, HTTPStatusError
+from streamer.journal import Journal
 from streamer.normalize import normalize_batch
 from streamer.reader import ColumnMap, CsvSource
+from streamer.reconcile import Verification, reconcile
 from streamer.records import Outcome, OutcomeKind, RowBatch
 from streamer.report import OutcomeWriter, Report, Tally, UploadStats, write_report
 from streamer.rules import apply_rules
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
+from streamer.webhook import notify
 
 OutcomeSink = Callable[[list[Outcome]], Awaitable[None]]
 #: The last stage: takes upload batches, sends their rows' outcomes.
 Delivery = Callable[
-    [ObjectReceiveStream[UploadBatch], ObjectSendStream[list[Outcome]]], Coroutine[Any, Any, None]
+    [MemoryObjectReceiveStream[UploadBatch], MemoryObjectSendStream[list[Outcome]]],
+    Coroutine[Any, Any, None],
 ]
 
 
@@ -64,12 +61,12 @@ class Progress:
     bytes_total: int = 0
     bytes_read: int = 0
     rows_read: int = 0
+    sent: int = 0
     uploaded: int = 0
     duplicates: int = 0
     rejected: int = 0
     failed: int = 0
     started: float = 0.0
-    list_id: int | None = None
 
 
 async def _map_stage(
@@ -99,8 +96,10 @@ class _Run:
         self.run_id = uuid.uuid4().hex
         self.out_dir = settings.output_dir(path)
         self.stats = UploadStats()
+        self.verification = Verification()
         self.list_id: int | None = None
         self.list_name: str | None = None
+        self.journal: Journal | None = None
 
     async def execute(self, sink: OutcomeSink | None = None) -> Report:
         settings = self.settings
@@ -124,7 +123,7 @@ class _Run:
                      concurrency=settings.concurrency, default_region=settings.default_region,
                      columns=list(source.columns.header))
             if settings.dry_run:
-                deliver = await self._dry_run_delivery()
+                deliver = self._dry_run_delivery()
             else:
                 deliver = await self._cxone_delivery(stack, log)
             writer = OutcomeWriter(self.out_dir / "outcomes.csv")
@@ -144,27 +143,50 @@ class _Run:
                         if sink is not None:
                             await sink(outcomes)
             await writer.commit()
-            duration = time.monotonic() - started
-            report = Report(
-                run_id=self.run_id, input=str(self.path), out_dir=str(self.out_dir),
-                dry_run=settings.dry_run, rows_read=source.rows_read,
-                outcomes={kind.value: tally.by_outcome.get(kind, 0) for kind in OutcomeKind},
-                reasons=dict(sorted(tally.by_reason.items())),
-                balanced=tally.balanced(source.rows_read), list_id=self.list_id,
-                list_name=self.list_name, job_ids=self.stats.job_ids,
-                upload=self.stats.summary(), duration_s=round(duration, 3),
-                rows_per_second=round(source.rows_read / duration, 1) if duration else 0.0,
-            )
+            if self.journal is not None:
+                self.journal.remove()
+                self.journal = None
+            report = self._report(source, tally, time.monotonic() - started)
+            if settings.webhook_url:
+                report.webhook = await notify(
+                    settings.webhook_url, self._webhook_payload(report),
+                    secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
+                    attempts=settings.webhook_attempts, log=log,
+                )
             await write_report(self.out_dir / "report.json", report)
             log.info("streamer.run_finished", rows_read=report.rows_read,
                      balanced=report.balanced, duration_s=report.duration_s,
                      **report.outcomes)
             return report
 
+    def _report(self, source: CsvSource, tally: Tally, duration: float) -> Report:
+        return Report(
+            run_id=self.run_id, input=str(self.path), out_dir=str(self.out_dir),
+            dry_run=self.settings.dry_run, rows_read=source.rows_read,
+            outcomes={kind.value: tally.by_outcome.get(kind, 0) for kind in OutcomeKind},
+            reasons=dict(sorted(tally.by_reason.items())),
+            balanced=tally.balanced(source.rows_read), list_id=self.list_id,
+            list_name=self.list_name, job_ids=self.stats.job_ids,
+            upload=self.stats.summary(), verification=self.verification.summary(),
+            duration_s=round(duration, 3),
+            rows_per_second=round(source.rows_read / duration, 1) if duration else 0.0,
+        )
+
+    def _webhook_payload(self, report: Report) -> dict[str, Any]:
+        """What a CRM needs to react to the run; counts only, no personal data."""
+        return {
+            "event": "streamer.run_finished", "run_id": report.run_id,
+            "list_id": report.list_id, "list_name": report.list_name,
+            "rows_read": report.rows_read, "outcomes": report.outcomes,
+            "reasons": report.reasons, "balanced": report.balanced,
+            "report_path": str((self.out_dir / "report.json").resolve()),
+        }
+
     def _count(self, outcomes: list[Outcome], source: CsvSource) -> None:
         progress = self.progress
         progress.rows_read = source.rows_read
         progress.bytes_read = source.bytes_read
+        progress.sent = self.stats.rows_sent
         for outcome in outcomes:
             kind = outcome.outcome
             if kind is OutcomeKind.UPLOADED or kind is OutcomeKind.ACCEPTED:
@@ -192,7 +214,6 @@ class _Run:
         dedup_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
         batch_out, deliver_in = anyio.create_memory_object_stream[UploadBatch](size)
         dedup = ExactDedup()
-        by_external_id = columns.external_id is not None
 
         async with send_outcomes:
             group.start_soon(self._read, source, read_out)
@@ -202,13 +223,13 @@ class _Run:
                 in_thread=True,
             ))
             group.start_soon(_map_stage, rules_in, rules_out, partial(apply_rules, columns=columns))
-            group.start_soon(_map_stage, dedup_in, dedup_out,
-                             partial(dedup.check_batch, by_external_id=by_external_id))
-            group.start_soon(partial(batch_rows, batch_in, batch_out, send_outcomes.clone(),
-                                     batch_size=settings.batch_size))
-            async with deliver_in:
-                for _ in range(settings.concurrency if not settings.dry_run else 1):
-                    group.start_soon(deliver, deliver_in.clone(), send_outcomes.clone())
+            group.start_soon(_map_stage, dedup_in, dedup_out, partial(
+                dedup.check_batch, by_external_id=columns.external_id is not None))
+            group.start_soon(partial(
+                batch_rows, batch_in, batch_out, send_outcomes.clone(),
+                batch_size=settings.batch_size, header=settings.list_fields.upload_header,
+            ))
+            group.start_soon(deliver, deliver_in, send_outcomes.clone())
 
     async def _read(self, source: CsvSource, send: ObjectSendStream[RowBatch]) -> None:
         async with send:
@@ -217,16 +238,15 @@ class _Run:
                 self.progress.bytes_read = source.bytes_read
                 await send.send(batch)
 
-    async def _dry_run_delivery(self) -> Delivery:
+    def _dry_run_delivery(self) -> Delivery:
         directory = self.out_dir / "batches"
         directory.mkdir(exist_ok=True)
         for stale in directory.glob("batch-*.csv"):
             stale.unlink()
         return partial(write_batch_files, directory=directory)
 
-    async def _cxone_delivery(
-        self, stack: AsyncExitStack, log: FilteringBoundLogger
-    ) -> Delivery:
+    async def _cxone_delivery(self, stack: AsyncExitStack, log: FilteringBoundLogger) -> Delivery:
+        """Sign in, find or create the list; the delivery that uploads, then reconciles."""
         settings = self.settings
         if settings.credentials is None:
             raise ConfigError(
@@ -235,7 +255,6 @@ class _Run:
             )
         session = await stack.enter_async_context(aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.retry.timeout),
-            raise_for_status=False,
         ))
         rng = random.Random()
         client = CXoneClient(session, settings.credentials, api_version=settings.api_version,
@@ -246,12 +265,40 @@ class _Run:
             if error.status in (400, 401, 403):
                 raise ConfigError(f"CXone refused the credentials ({error})") from None
             raise
-        self.list_id, self.list_name, created = await self._resolve_list(client)
-        self.progress.list_id = self.list_id
-        log.info("streamer.list_resolved", list_id=self.list_id,
-                 list_name=self.list_name, created=created)
-        uploader = Uploader(client, self.list_id, settings, log, self.stats, rng=rng)
-        return uploader.work
+        list_id, self.list_name, created = await self._resolve_list(client)
+        self.list_id = list_id
+        log.info("streamer.list_resolved", list_id=list_id, list_name=self.list_name,
+                 created=created)
+        uploader = Uploader(client, list_id, settings, log, self.stats, rng=rng)
+        journal: Journal | None = None
+        if settings.verify:
+            journal = self.journal = Journal.fresh(self.out_dir / "journal.sqlite3")
+            stack.callback(self._close_journal)
+
+        async def upload_then_reconcile(
+            receive: MemoryObjectReceiveStream[UploadBatch],
+            send_outcomes: MemoryObjectSendStream[list[Outcome]],
+        ) -> None:
+            async with receive, send_outcomes:
+                async with anyio.create_task_group() as workers:
+                    for _ in range(settings.concurrency):
+                        workers.start_soon(uploader.work, receive.clone(),
+                                           send_outcomes.clone(), journal)
+                if journal is not None:
+                    self.verification = await reconcile(
+                        client=client, list_id=list_id, journal=journal, uploader=uploader,
+                        send_outcomes=send_outcomes, batch_size=settings.batch_size,
+                        chunk_rows=settings.chunk_rows,
+                        header=settings.list_fields.upload_header,
+                        external_id_field=settings.list_fields.record_external_id_field,
+                        resend_rounds=settings.resend_rounds, log=log,
+                    )
+
+        return upload_then_reconcile
+
+    def _close_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
 
     async def _resolve_list(self, client: CXoneClient) -> tuple[int, str | None, bool]:
         settings = self.settings
@@ -261,9 +308,12 @@ class _Run:
         found = await client.find_list(name)
         if found is not None:
             return found, name, False
+        fields = settings.list_fields
         list_id = await client.create_list(
-            name, external_id_column=EXTERNAL_ID_HEADER, phone_column=PHONE_HEADER,
-            first_name_column=FIRST_NAME_HEADER, last_name_column=LAST_NAME_HEADER,
+            name, external_id_column=fields.external_id_header,
+            phone_column=fields.phone_header, phone_field=fields.phone_field,
+            first_name_column=fields.first_name_header,
+            last_name_column=fields.last_name_header,
         )
         return list_id, name, True
 

@@ -36,6 +36,7 @@ class ReasonCode(StrEnum):
     UPLOAD_FAILED = "upload_failed"
     JOB_CANCELLED = "job_cancelled"
     JOB_TIMEOUT = "job_timeout"
+    MISSING_AFTER_UPLOAD = "missing_after_upload"
 
 
 #: What each reason means and what the user can do about it (the README's table).
@@ -61,6 +62,8 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.JOB_CANCELLED: "CXone cancelled the upload job; run the file again",
     ReasonCode.JOB_TIMEOUT: "the upload job did not complete in time; run the file again "
     "(uploads are idempotent by external id)",
+    ReasonCode.MISSING_AFTER_UPLOAD: "CXone completed the job but the record was not in the "
+    "list when read back, even after re-sending it; run the file again or ask NICE support",
 }
 
 

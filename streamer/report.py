@@ -69,6 +69,7 @@ class UploadStats:
     throttled: int = 0
     batches: int = 0
     failed_batches: int = 0
+    rows_sent: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     job_ids: list[int] = field(default_factory=list)
 
@@ -77,6 +78,7 @@ class UploadStats:
         return {
             "batches": self.batches,
             "failed_batches": self.failed_batches,
+            "rows_sent": self.rows_sent,
             "requests": self.requests,
             "succeeded": self.succeeded,
             "retries": self.retries,
@@ -103,8 +105,10 @@ class Report:
     list_name: str | None
     job_ids: list[int]
     upload: dict[str, Any]
+    verification: dict[str, Any]
     duration_s: float
     rows_per_second: float
+    webhook: dict[str, Any] | None = None
 
     @property
     def failed(self) -> int:

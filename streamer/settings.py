@@ -11,6 +11,7 @@ import phonenumbers
 
 from streamer.errors import ConfigError
 from streamer.limits import MAX_RECORDS_PER_FILE
+from streamer.safety import require_safe_url
 
 DEFAULT_ISSUER = "https://cxone.niceincontact.com"
 DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";"}
@@ -42,43 +43,75 @@ class Secret:
         return hash(self._value)
 
 
+CLIENT_AUTH_METHODS = ("basic", "post")
+TOKEN_ROUTES = ("password", "access-key")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Credentials:
-    """How to reach a CXone tenant: the issuer, the app's client and the user's access key."""
+    """How to reach a CXone tenant: the issuer, the app's client and the user's access key.
+
+    ``token_route`` "password" is the OpenID password grant at the discovered token
+    endpoint, with the client authenticated by HTTP Basic (``client_auth`` "basic") or in
+    the form body ("post"); "access-key" posts the access key as JSON to
+    ``{issuer}/authentication/v1/token/access-key`` and needs no client. ``api_base``,
+    when set, skips the tenant's API discovery.
+    """
 
     issuer: str = DEFAULT_ISSUER
-    client_id: str
-    client_secret: Secret
+    client_id: str = ""
+    client_secret: Secret = field(default_factory=lambda: Secret(""))
     access_key_id: str
     access_key_secret: Secret
+    client_auth: str = "basic"
+    token_route: str = "password"
+    api_base: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_auth not in CLIENT_AUTH_METHODS:
+            raise ConfigError(f"client auth must be one of {', '.join(CLIENT_AUTH_METHODS)}")
+        if self.token_route not in TOKEN_ROUTES:
+            raise ConfigError(f"token route must be one of {', '.join(TOKEN_ROUTES)}")
+        if self.token_route == "password" and not (self.client_id and self.client_secret.reveal()):
+            raise ConfigError("the password token route needs a client id and secret")
 
 
-CREDENTIAL_VARIABLES = (
-    "CXONE_CLIENT_ID",
-    "CXONE_CLIENT_SECRET",
-    "CXONE_ACCESS_KEY_ID",
-    "CXONE_ACCESS_KEY_SECRET",
-)
+_CLIENT_VARIABLES = ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET")
+_ACCESS_KEY_VARIABLES = ("CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET")
+CREDENTIAL_VARIABLES = _CLIENT_VARIABLES + _ACCESS_KEY_VARIABLES
+
+
+def webhook_secret_from_env(environ: Mapping[str, str] | None = None) -> Secret | None:
+    """``STREAMER_WEBHOOK_SECRET``, the key that signs webhook bodies, if set."""
+    env = os.environ if environ is None else environ
+    value = env.get("STREAMER_WEBHOOK_SECRET")
+    return Secret(value) if value else None
 
 
 def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
-    """Credentials from ``CXONE_*`` variables; ``None`` when none of them is set.
+    """Credentials from ``CXONE_*`` variables; ``None`` when none of the four is set.
 
-    Setting some but not all of them is a mistake worth stopping for.
+    Setting some but not all of the ones the token route needs is a mistake worth
+    stopping for. Optional: ``CXONE_ISSUER``, ``CXONE_CLIENT_AUTH`` (basic|post),
+    ``CXONE_TOKEN_ROUTE`` (password|access-key), ``CXONE_API_BASE``.
     """
     env = os.environ if environ is None else environ
-    present = {name: env[name] for name in CREDENTIAL_VARIABLES if env.get(name)}
-    if not present:
+    if not any(env.get(name) for name in CREDENTIAL_VARIABLES):
         return None
-    missing = [name for name in CREDENTIAL_VARIABLES if name not in present]
+    route = env.get("CXONE_TOKEN_ROUTE") or "password"
+    needed = _ACCESS_KEY_VARIABLES if route == "access-key" else CREDENTIAL_VARIABLES
+    missing = [name for name in needed if not env.get(name)]
     if missing:
         raise ConfigError(f"incomplete CXone credentials: {', '.join(missing)} not set")
     return Credentials(
         issuer=env.get("CXONE_ISSUER") or DEFAULT_ISSUER,
-        client_id=present["CXONE_CLIENT_ID"],
-        client_secret=Secret(present["CXONE_CLIENT_SECRET"]),
-        access_key_id=present["CXONE_ACCESS_KEY_ID"],
-        access_key_secret=Secret(present["CXONE_ACCESS_KEY_SECRET"]),
+        client_id=env.get("CXONE_CLIENT_ID", ""),
+        client_secret=Secret(env.get("CXONE_CLIENT_SECRET", "")),
+        access_key_id=env["CXONE_ACCESS_KEY_ID"],
+        access_key_secret=Secret(env["CXONE_ACCESS_KEY_SECRET"]),
+        client_auth=env.get("CXONE_CLIENT_AUTH") or "basic",
+        token_route=route,
+        api_base=env.get("CXONE_API_BASE") or None,
     )
 
 
@@ -130,6 +163,28 @@ class UploadOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ListFields:
+    """Names shared by the upload file and the list's column mapping.
+
+    The upload file's headers are ours to choose; the mapping names them. CXone's own
+    field names (``PhoneNumber`` in ``destinationMappings``, the external id key of a
+    record read back) are only partly documented, so they are settings too.
+    """
+
+    external_id_header: str = "ExternalId"
+    phone_header: str = "PhoneNumber"
+    first_name_header: str = "FirstName"
+    last_name_header: str = "LastName"
+    phone_field: str = "PhoneNumber"
+    record_external_id_field: str = "externalId"
+
+    @property
+    def upload_header(self) -> tuple[str, str, str, str]:
+        return (self.external_id_header, self.phone_header, self.first_name_header,
+                self.last_name_header)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything that shapes a run. Frozen: one object flows through every stage."""
 
@@ -151,6 +206,13 @@ class Settings:
     job_poll_initial: float = 0.05
     job_poll_max: float = 5.0
     upload: UploadOptions = field(default_factory=UploadOptions)
+    list_fields: ListFields = field(default_factory=ListFields)
+    verify: bool = True
+    resend_rounds: int = 2
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    webhook_timeout: float = 10.0
+    webhook_attempts: int = 4
     chunk_rows: int = 2_048
     stream_buffer: int = 4
 
@@ -175,6 +237,12 @@ class Settings:
             raise ConfigError("chunk_rows and stream_buffer must be at least 1")
         if self.job_timeout <= 0:
             raise ConfigError("job timeout must be positive")
+        if self.resend_rounds < 0:
+            raise ConfigError("resend rounds must be 0 or more")
+        if self.webhook_timeout <= 0 or self.webhook_attempts < 1:
+            raise ConfigError("webhook timeout must be positive and attempts at least 1")
+        if self.webhook_url is not None:
+            require_safe_url(self.webhook_url)
 
     def output_dir(self, input_path: Path) -> Path:
         """``--out``, or ``streamer-out/<file stem>/`` beside the current directory."""

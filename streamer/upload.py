@@ -3,13 +3,15 @@
 Each upload worker takes whole batches from a shared stream. The POST is limited to
 ``concurrency`` in flight; a failed POST is retried (only that batch) per the retry
 policy; a 202 is followed by polling the job until CXone says it completed or was
-cancelled. Outcomes are decided only then.
+cancelled. Rows of completed jobs go to the journal to await read-back; rows of failed
+batches get their ``failed`` outcome at once.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiofiles
@@ -20,20 +22,34 @@ from structlog.typing import FilteringBoundLogger
 from streamer.batching import UploadBatch
 from streamer.cxone.client import CXoneClient, JobState
 from streamer.errors import HTTPStatusError, RemoteError
-from streamer.records import Outcome, OutcomeKind, ReasonCode
+from streamer.journal import Journal
+from streamer.records import Outcome, OutcomeKind, ReasonCode, Row
 from streamer.report import UploadStats
 from streamer.retry import retry_call
 from streamer.settings import Settings
 
 
-def batch_outcomes(
-    batch: UploadBatch, kind: OutcomeKind, reason: ReasonCode | None = None
+def row_outcomes(
+    rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None
 ) -> list[Outcome]:
-    return [Outcome(row.record, kind, reason, None, row.external_id) for row in batch.rows]
+    return [Outcome(row.record, kind, reason, None, row.external_id) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """How one batch's upload ended.
+
+    ``failure`` set: CXone did not take the batch. Otherwise the job completed
+    (``confirmed``) or could not be confirmed in time (only read-back can tell).
+    """
+
+    job_id: int | None
+    failure: ReasonCode | None = None
+    confirmed: bool = False
 
 
 class Uploader:
-    """Sends batches to one calling list and decides their rows' outcomes."""
+    """Sends batches to one calling list."""
 
     def __init__(
         self,
@@ -56,41 +72,56 @@ class Uploader:
         self,
         receive: ObjectReceiveStream[UploadBatch],
         send_outcomes: ObjectSendStream[list[Outcome]],
+        journal: Journal | None,
     ) -> None:
-        """One worker: deliver batches until the stream ends."""
+        """One worker: send batches until the stream ends.
+
+        With a journal, rows CXone took are recorded there for read-back to decide;
+        without one, a completed job makes its rows ``uploaded`` at once.
+        """
         async with receive, send_outcomes:
             async for batch in receive:
-                await send_outcomes.send(await self.deliver(batch))
+                result = await self.send(batch)
+                if result.failure is not None:
+                    await send_outcomes.send(
+                        row_outcomes(batch.rows, OutcomeKind.FAILED, result.failure))
+                elif journal is not None:
+                    journal.record_sent(batch.batch_id, batch.rows)
+                elif result.confirmed:
+                    await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.UPLOADED))
+                else:
+                    await send_outcomes.send(
+                        row_outcomes(batch.rows, OutcomeKind.FAILED, ReasonCode.JOB_TIMEOUT))
 
-    async def deliver(self, batch: UploadBatch) -> list[Outcome]:
-        """Upload one batch and wait for its job; every row gets its outcome."""
+    async def send(self, batch: UploadBatch) -> SendResult:
+        """Upload one batch and wait for its job."""
         self._stats.batches += 1
         try:
             job_id = await self._submit(batch)
         except RemoteError as error:
             self._stats.failed_batches += 1
-            self._log.error("streamer.batch_failed", batch_id=batch.batch_id,
+            self._log.error("streamer.batch_failed", batch=batch.file_name,
                             rows=len(batch.rows), error=str(error))
-            return batch_outcomes(batch, OutcomeKind.FAILED, ReasonCode.UPLOAD_FAILED)
+            return SendResult(None, ReasonCode.UPLOAD_FAILED)
+        self._stats.rows_sent += len(batch.rows)
         started = time.monotonic()
         try:
             state = await self._await_job(job_id)
         except RemoteError as error:
-            self._log.error("streamer.job_unconfirmed", batch_id=batch.batch_id, job_id=job_id,
+            self._log.error("streamer.job_unconfirmed", batch=batch.file_name, job_id=job_id,
                             error=str(error))
             state = None
         waited_ms = round((time.monotonic() - started) * 1000, 1)
         if state is None:
-            self._stats.failed_batches += 1
-            self._log.error("streamer.job_timeout", batch_id=batch.batch_id, job_id=job_id,
-                            waited_ms=waited_ms)
-            return batch_outcomes(batch, OutcomeKind.FAILED, ReasonCode.JOB_TIMEOUT)
-        self._log.info("streamer.job_completed", batch_id=batch.batch_id, job_id=job_id,
+            self._log.warning("streamer.job_timeout", batch=batch.file_name, job_id=job_id,
+                              waited_ms=waited_ms)
+            return SendResult(job_id)
+        self._log.info("streamer.job_completed", batch=batch.file_name, job_id=job_id,
                        cancelled=state.is_cancelled, waited_ms=waited_ms)
         if state.is_cancelled:
             self._stats.failed_batches += 1
-            return batch_outcomes(batch, OutcomeKind.FAILED, ReasonCode.JOB_CANCELLED)
-        return batch_outcomes(batch, OutcomeKind.UPLOADED)
+            return SendResult(job_id, ReasonCode.JOB_CANCELLED)
+        return SendResult(job_id, confirmed=True)
 
     async def _submit(self, batch: UploadBatch) -> int:
         stats = self._stats
@@ -114,14 +145,14 @@ class Uploader:
             stats.succeeded += 1
             stats.latencies_ms.append(latency_ms)
             stats.job_ids.append(job_id)
-            self._log.info("streamer.batch_uploaded", batch_id=batch.batch_id,
+            self._log.info("streamer.batch_uploaded", batch=batch.file_name,
                            rows=len(batch.rows), bytes=len(batch.payload), job_id=job_id,
                            attempts=attempts, latency_ms=round(latency_ms, 1))
             return job_id
 
         def note(attempt_number: int, error: RemoteError, wait: float) -> None:
             stats.retries += 1
-            self._log.warning("streamer.upload_retry", batch_id=batch.batch_id,
+            self._log.warning("streamer.upload_retry", batch=batch.file_name,
                               attempt=attempt_number, error=str(error), wait_s=round(wait, 3))
 
         return await retry_call(attempt, self._settings.retry, self._rng, on_retry=note)
@@ -153,4 +184,4 @@ async def write_batch_files(
         async for batch in receive:
             async with aiofiles.open(directory / batch.file_name, "wb") as file:
                 await file.write(batch.payload)
-            await send_outcomes.send(batch_outcomes(batch, OutcomeKind.ACCEPTED))
+            await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.ACCEPTED))

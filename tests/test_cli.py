@@ -76,9 +76,10 @@ def test_a_standalone_sandbox_serves_upload_through_the_environment(tmp_path: Pa
     assert "embedded" not in done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["balanced"] and report["list_name"] == "from env"
-    for output in [*tmp_path.iterdir(), None]:
-        text = done.stdout + done.stderr if output is None else output.read_text()
-        assert secret not in text and key_secret not in text
+    blobs = [done.stdout.encode(), done.stderr.encode()]
+    blobs += [path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()]
+    for blob in blobs:
+        assert secret.encode() not in blob and key_secret.encode() not in blob
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -10,7 +10,8 @@ import pytest
 
 from streamer import ConfigError, HTTPStatusError, Sandbox, SandboxConfig, Secret
 from streamer.batching import UPLOAD_HEADER
-from streamer.cxone.client import CXoneClient, jwt_claims, parse_retry_after, require_safe_url
+from streamer.cxone.client import CXoneClient, jwt_claims, parse_retry_after
+from streamer.safety import require_safe_url
 from streamer.settings import Credentials, RetryPolicy, UploadOptions
 
 FAST = RetryPolicy(attempts=6, wait_initial=0.01, wait_max=0.05, timeout=5)
@@ -177,3 +178,56 @@ def test_helpers_read_jwt_claims_and_retry_after() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
 
+
+
+@pytest.mark.parametrize(
+    ("client_auth", "token_route", "token_path"),
+    [("basic", "password", "POST /auth/token"), ("post", "password", "POST /auth/token"),
+     ("basic", "access-key", "POST /authentication/v1/token/access-key")],
+)
+async def test_each_token_route_and_client_auth_signs_in(
+    sandbox: Sandbox, client_auth: str, token_route: str, token_path: str
+) -> None:
+    base = sandbox.credentials
+    creds = Credentials(issuer=base.issuer, client_id=base.client_id,
+                        client_secret=base.client_secret, access_key_id=base.access_key_id,
+                        access_key_secret=base.access_key_secret, client_auth=client_auth,
+                        token_route=token_route)
+    async with aiohttp.ClientSession() as session:
+        client = CXoneClient(session, creds, retry=FAST)
+        await client.connect()
+        assert await client.find_list("nothing") is None
+    assert sandbox.stats()["requests"][token_path] == {"200": 1}
+
+
+async def test_a_configured_api_base_skips_tenant_discovery(sandbox: Sandbox) -> None:
+    base = sandbox.credentials
+    creds = Credentials(issuer=base.issuer, client_id=base.client_id,
+                        client_secret=base.client_secret, access_key_id=base.access_key_id,
+                        access_key_secret=base.access_key_secret, api_base=sandbox.url)
+    async with aiohttp.ClientSession() as session:
+        client = CXoneClient(session, creds, api_version="v31.0", retry=FAST)
+        await client.connect()
+        assert client.api_base == f"{sandbox.url}/inContactAPI/services/v31.0"
+        assert await client.find_list("nothing") is None
+    assert "GET /.well-known/cxone-configuration" not in sandbox.stats()["requests"]
+
+
+def test_credentials_come_from_the_environment_by_token_route() -> None:
+    from streamer.settings import credentials_from_env
+
+    assert credentials_from_env({}) is None
+    key = {"CXONE_ACCESS_KEY_ID": "k", "CXONE_ACCESS_KEY_SECRET": "s"}
+    with pytest.raises(ConfigError, match="CXONE_CLIENT_ID, CXONE_CLIENT_SECRET not set"):
+        credentials_from_env(key)
+    creds = credentials_from_env(key | {"CXONE_TOKEN_ROUTE": "access-key"})
+    assert creds is not None and creds.token_route == "access-key"
+    creds = credentials_from_env(key | {"CXONE_CLIENT_ID": "c", "CXONE_CLIENT_SECRET": "x",
+                                        "CXONE_CLIENT_AUTH": "post",
+                                        "CXONE_API_BASE": "https://api-na1.niceincontact.com"})
+    assert creds is not None
+    assert (creds.client_auth, creds.api_base) == ("post", "https://api-na1.niceincontact.com")
+    assert "x" not in repr(creds.client_secret)
+    with pytest.raises(ConfigError, match="client auth"):
+        credentials_from_env(key | {"CXONE_CLIENT_ID": "c", "CXONE_CLIENT_SECRET": "x",
+                                    "CXONE_CLIENT_AUTH": "cookie"})

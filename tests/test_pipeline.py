@@ -195,9 +195,14 @@ async def test_a_job_that_never_completes_fails_its_rows_with_a_reason(
 ) -> None:
     path = write_csv([["phone"], ["(415) 555-2671"], ["(415) 555-2672"]])
     async with Sandbox(SandboxConfig(job_delay_ms=5_000)) as slow:
-        report = await streamer.run(path, settings_for(slow, tmp_path, job_timeout=0.2))
-    assert report.failed == 2 and report.balanced
-    assert report.reasons == {ReasonCode.JOB_TIMEOUT.value: 2}
+        checked = await streamer.run(path, settings_for(slow, tmp_path / "a", job_timeout=0.1))
+        unchecked = await streamer.run(path, settings_for(slow, tmp_path / "b", job_timeout=0.1,
+                                                          verify=False))
+    # Read back, the rows are not in the list even after a re-send: they failed.
+    assert checked.reasons == {ReasonCode.MISSING_AFTER_UPLOAD.value: 2}
+    assert checked.verification["resent"] == 4 and checked.balanced  # 2 rows, 2 rounds
+    # Without read-back, all that is known is that the job never finished.
+    assert unchecked.reasons == {ReasonCode.JOB_TIMEOUT.value: 2} and unchecked.balanced
 
 
 async def test_a_mid_file_problem_stops_the_run_with_an_input_error(

@@ -9,7 +9,6 @@ is translated here, at one boundary, into :mod:`streamer.errors`.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import random
 import time
@@ -28,27 +27,11 @@ import structlog
 from streamer.errors import ConfigError, HTTPStatusError, RemoteError, TransportError
 from streamer.limits import MAX_PAGE_SIZE
 from streamer.retry import retry_call
+from streamer.safety import require_safe_url
 from streamer.settings import Credentials, RetryPolicy, Secret, UploadOptions
 
 T = TypeVar("T")
 _CALL_LISTS = "/lists/call-lists"
-_LOOPBACK_NAMES = frozenset({"localhost"})
-
-
-def require_safe_url(url: str) -> str:
-    """``url`` if it is https, or plain http to this machine (the sandbox); else refuse."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return url
-    if parts.scheme == "http":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host in _LOOPBACK_NAMES
-        if loopback:
-            return url
-    raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
@@ -127,40 +110,61 @@ class CXoneClient:
     # -- auth and discovery -------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Discover the token endpoint, sign in, and discover the tenant's API base."""
-        issuer = require_safe_url(self._credentials.issuer.rstrip("/"))
-        openid = await self._retrying(
-            lambda: self._send("GET", f"{issuer}/.well-known/openid-configuration")
-        )
-        self._token_endpoint = require_safe_url(str(openid["token_endpoint"]))
-        token = await self._retrying(self._grant)
-        claims = jwt_claims(str(token.get("id_token", "")))
-        iss = require_safe_url(str(claims.get("iss") or issuer).rstrip("/"))
-        self.tenant_id = str(claims.get("tenantId", ""))
-        config = await self._retrying(
-            lambda: self._send(
-                "GET",
-                f"{iss}/.well-known/cxone-configuration",
-                params={"tenantId": self.tenant_id},
+        """Sign in, then find the tenant's API base (discovered unless it is configured)."""
+        creds = self._credentials
+        issuer = require_safe_url(creds.issuer.rstrip("/"))
+        if creds.token_route == "password":
+            openid = await self._retrying(
+                partial(self._send, "GET", f"{issuer}/.well-known/openid-configuration")
             )
-        )
-        api_endpoint = require_safe_url(str(config["api_endpoint"]).rstrip("/"))
-        self.api_base = f"{api_endpoint}/inContactAPI/services/{self._api_version}"
+            self._token_endpoint = require_safe_url(str(openid["token_endpoint"]))
+        else:
+            self._token_endpoint = f"{issuer}/authentication/v1/token/access-key"
+        token = await self._retrying(self._grant)
+        if creds.api_base:
+            base = require_safe_url(creds.api_base.rstrip("/"))
+            self.api_base = base if "/inContactAPI/" in base else (
+                f"{base}/inContactAPI/services/{self._api_version}")
+        else:
+            self.api_base = await self._discover_api_base(issuer, token)
         self._log.info("streamer.connected", tenant_id=self.tenant_id, api_base=self.api_base)
 
+    async def _discover_api_base(self, issuer: str, token: dict[str, Any]) -> str:
+        """The tenant (from the id_token) → its cxone-configuration → its API host."""
+        if not token.get("id_token"):
+            raise ConfigError("the token answer has no id_token to find the tenant by; "
+                              "set CXONE_API_BASE")
+        claims = jwt_claims(str(token["id_token"]))
+        iss = require_safe_url(str(claims.get("iss") or issuer).rstrip("/"))
+        self.tenant_id = str(claims.get("tenantId", ""))
+        config = await self._retrying(partial(
+            self._send, "GET", f"{iss}/.well-known/cxone-configuration",
+            params={"tenantId": self.tenant_id},
+        ))
+        api_endpoint = require_safe_url(str(config["api_endpoint"]).rstrip("/"))
+        return f"{api_endpoint}/inContactAPI/services/{self._api_version}"
+
     async def _grant(self) -> dict[str, Any]:
-        """The access-key password grant; remembers the token and when to renew it."""
+        """Get a token by the configured route; remember it and when to renew it."""
         creds = self._credentials
-        answer = await self._send(
-            "POST",
-            self._token_endpoint,
-            data={
+        if creds.token_route == "access-key":
+            answer = await self._send("POST", self._token_endpoint, json_body={
+                "accessKeyId": creds.access_key_id,
+                "accessKeySecret": creds.access_key_secret.reveal(),
+            })
+        else:
+            form = {
                 "grant_type": "password",
                 "username": creds.access_key_id,
                 "password": creds.access_key_secret.reveal(),
-            },
-            basic=(creds.client_id, creds.client_secret),
-        )
+            }
+            basic = None
+            if creds.client_auth == "post":
+                form |= {"client_id": creds.client_id,
+                         "client_secret": creds.client_secret.reveal()}
+            else:
+                basic = (creds.client_id, creds.client_secret)
+            answer = await self._send("POST", self._token_endpoint, data=form, basic=basic)
         if not answer.get("access_token"):
             raise RemoteError("the token endpoint answered without an access_token")
         expires_in = float(answer.get("expires_in") or 3600)
@@ -168,7 +172,8 @@ class CXoneClient:
         # Renew ahead of expiry: 5 minutes early on real hour-long tokens, a fifth of
         # the lifetime on short ones, so no request ever carries a stale token.
         self._renew_at = time.monotonic() + expires_in - min(300.0, expires_in / 5)
-        self._log.info("streamer.token_issued", expires_in=expires_in)
+        self._log.info("streamer.token_issued", expires_in=expires_in,
+                       route=creds.token_route)
         return answer
 
     async def _token(self, *, stale: str | None = None) -> str:
@@ -278,6 +283,7 @@ class CXoneClient:
         *,
         external_id_column: str,
         phone_column: str,
+        phone_field: str = "PhoneNumber",
         first_name_column: str | None = None,
         last_name_column: str | None = None,
     ) -> int:
@@ -287,7 +293,7 @@ class CXoneClient:
             params["firstNameColumn"] = first_name_column
         if last_name_column:
             params["lastNameColumn"] = last_name_column
-        body = {"destinationMappings": [{"fieldName": "PhoneNumber", "fieldValue": phone_column}]}
+        body = {"destinationMappings": [{"fieldName": phone_field, "fieldValue": phone_column}]}
         answer = await self._retrying(
             lambda: self.request(
                 "POST", _CALL_LISTS, params=params, json_body=body, expect=(200, 201)

@@ -10,6 +10,7 @@ Introspection without auth: ``GET /sandbox/stats`` and ``GET /sandbox/lists/{id}
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import csv
@@ -52,8 +53,17 @@ class SandboxConfig:
     rate_limit: float = 0.0
     #: Share of API requests answered 500 or 503.
     error_rate: float = 0.0
+    #: Share of API requests whose connection is dropped: half before the request is
+    #: handled, half after (the work is done but the answer is lost, as in real life).
+    reset_rate: float = 0.0
+    #: Milliseconds added to every API answer, give or take half of it at random.
+    latency_ms: float = 0.0
     #: Milliseconds between an upload and its job completing.
     job_delay_ms: float = 0.0
+    #: Share of upload jobs that end cancelled, storing nothing.
+    cancel_rate: float = 0.0
+    #: Share of records a completed job silently does not store (read-back catches them).
+    lose_rate: float = 0.0
     seed: int = 0
     max_records_per_file: int = MAX_RECORDS_PER_FILE
     max_file_bytes: int = MAX_FILE_BYTES
@@ -78,6 +88,7 @@ class _Job:
     records: list[dict[str, str]]
     submitted: str
     ready_at: float
+    will_cancel: bool = False
     complete: bool = False
     cancelled: bool = False
     completed: str = ""
@@ -117,7 +128,11 @@ class Sandbox:
         self._next_job_id = 5001
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.records_received = 0
+        self.records_lost = 0
+        self.jobs_cancelled = 0
+        self.resets = 0
         self.tokens_issued = 0
+        self.webhooks: list[dict[str, Any]] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
@@ -130,6 +145,7 @@ class Sandbox:
         api = API_PREFIX
         app.router.add_get("/.well-known/openid-configuration", self._openid_configuration)
         app.router.add_post("/auth/token", self._token)
+        app.router.add_post("/authentication/v1/token/access-key", self._access_key_token)
         app.router.add_get("/.well-known/cxone-configuration", self._cxone_configuration)
         app.router.add_get(f"{api}/lists/call-lists", self._authed(self._get_lists))
         app.router.add_post(f"{api}/lists/call-lists", self._authed(self._create_list))
@@ -144,6 +160,9 @@ class Sandbox:
                             self._authed(self._upload))
         app.router.add_get("/sandbox/stats", self._stats)
         app.router.add_get("/sandbox/lists/{listId:\\d+}/records", self._stored_records)
+        # A stand-in CRM, so webhook calls can be tested against a real server too.
+        app.router.add_post("/sandbox/webhook", self._receive_webhook)
+        app.router.add_get("/sandbox/webhooks", self._received_webhooks)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -205,18 +224,32 @@ class Sandbox:
         self._settle_jobs()
         if not request.path.startswith("/inContactAPI/"):
             return await handler(request)
-        c = self.config
+        c, rng = self.config, self._rng
+        if c.latency_ms > 0:
+            await asyncio.sleep(c.latency_ms * rng.uniform(0.5, 1.5) / 1000)
         if c.rate_limit > 0:
             refused = self._take_rate_token(request.headers.get("Authorization", ""))
             if refused is not None:
-                # Real CXone sometimes omits Retry-After; so does the sandbox, every other time.
-                if self._rng.random() < 0.5:
+                # Real CXone sometimes omits Retry-After; so does the sandbox, half the time.
+                if rng.random() < 0.5:
                     return _error(429, "Too many requests", **{"Retry-After": refused})
                 return _error(429, "Too many requests")
-        if c.error_rate > 0 and self._rng.random() < c.error_rate:
-            status = self._rng.choice((500, 503))
+        if c.error_rate > 0 and rng.random() < c.error_rate:
+            status = rng.choice((500, 503))
             return _error(status, "Internal server error" if status == 500 else "Unavailable")
+        if c.reset_rate > 0 and rng.random() < c.reset_rate:
+            if rng.random() < 0.5:
+                return self._reset(request)
+            await handler(request)
+            return self._reset(request)
         return await handler(request)
+
+    def _reset(self, request: web.Request) -> web.StreamResponse:
+        """Drop the connection without an answer, as a flaky network does."""
+        self.resets += 1
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=499)  # never reaches the client
 
     def _take_rate_token(self, client: str) -> str | None:
         """Spend one token of ``client``'s bucket; when empty, the seconds until the next."""
@@ -252,19 +285,37 @@ class Sandbox:
         })
 
     async def _token(self, request: web.Request) -> web.Response:
+        """The password grant; the client authenticates by Basic header or in the form."""
         c = self.config
+        form = await request.post()
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
             client = base64.b64decode(encoded, validate=True).decode() if scheme == "Basic" else ""
         except (binascii.Error, UnicodeDecodeError):
             client = ""
+        if not client and "client_id" in form:
+            client = f"{form.get('client_id')!s}:{form.get('client_secret')!s}"
         if client != f"{c.client_id}:{c.client_secret}":
             return _error(401, "invalid_client")
-        form = await request.post()
         if form.get("grant_type") != "password":
             return _error(400, "unsupported_grant_type")
         if form.get("username") != c.access_key_id or form.get("password") != c.access_key_secret:
             return _error(400, "invalid_grant")
+        return self._issue_token(request)
+
+    async def _access_key_token(self, request: web.Request) -> web.Response:
+        """The developer portal's route: the access key as JSON, no client."""
+        try:
+            body = await request.json()
+            key_id, key_secret = body["accessKeyId"], body["accessKeySecret"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "accessKeyId and accessKeySecret are required")
+        if (key_id, key_secret) != (self.config.access_key_id, self.config.access_key_secret):
+            return _error(401, "invalid access key")
+        return self._issue_token(request)
+
+    def _issue_token(self, request: web.Request) -> web.Response:
+        c = self.config
         token = secrets.token_urlsafe(24)
         self._tokens[token] = time.monotonic() + c.token_ttl
         self.tokens_issued += 1
@@ -401,26 +452,39 @@ class Sandbox:
         job_id = self._next_job_id
         self._next_job_id += 1
         self._jobs[job_id] = _Job(job_id, calling_list.list_id, records, _now_iso(),
-                                  time.monotonic() + c.job_delay_ms / 1000)
+                                  time.monotonic() + c.job_delay_ms / 1000,
+                                  will_cancel=self._rng.random() < c.cancel_rate)
         self._settle_jobs()
         return web.json_response({"jobId": job_id}, status=202)
 
     def _settle_jobs(self) -> None:
-        """Complete every job whose delay has passed, storing its records."""
+        """Finish every job whose delay has passed: cancel it, or store its records."""
         now = time.monotonic()
         for job in self._jobs.values():
             if job.complete or job.cancelled or job.ready_at > now:
                 continue
-            calling_list = self._lists.get(job.list_id)
-            if calling_list is not None:
-                for record in job.records:
-                    if record.get("externalId") and record.get("phoneNumber"):
-                        calling_list.records[record["externalId"]] = record
-                    else:
-                        calling_list.invalid_records += 1
-                calling_list.uploaded = _now_iso()
+            job.completed = _now_iso()
+            if job.will_cancel:
+                job.cancelled = True
+                self.jobs_cancelled += 1
+            else:
+                job.complete = True
+                self._store(job)
             job.records = []
-            job.complete, job.completed = True, _now_iso()
+
+    def _store(self, job: _Job) -> None:
+        calling_list = self._lists.get(job.list_id)
+        if calling_list is None:
+            return
+        lose_rate = self.config.lose_rate
+        for record in job.records:
+            if lose_rate > 0 and self._rng.random() < lose_rate:
+                self.records_lost += 1
+            elif record.get("externalId") and record.get("phoneNumber"):
+                calling_list.records[record["externalId"]] = record
+            else:
+                calling_list.invalid_records += 1
+        calling_list.uploaded = _now_iso()
 
     def _job_json(self, job: _Job) -> dict[str, Any]:
         calling_list = self._lists.get(job.list_id)
@@ -454,11 +518,22 @@ class Sandbox:
             "requests": {route: dict(statuses) for route, statuses in self.requests.items()},
             "records_received": self.records_received,
             "records_stored": {str(i): len(cl.records) for i, cl in self._lists.items()},
+            "records_lost": self.records_lost,
+            "jobs_cancelled": self.jobs_cancelled,
+            "resets": self.resets,
             "tokens_issued": self.tokens_issued,
         }
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
+
+    async def _receive_webhook(self, request: web.Request) -> web.Response:
+        self.webhooks.append({"headers": dict(request.headers),
+                              "body": (await request.read()).decode("utf-8", "replace")})
+        return web.json_response({"received": True})
+
+    async def _received_webhooks(self, request: web.Request) -> web.Response:
+        return web.json_response(self.webhooks)
 
     async def _stored_records(self, request: web.Request) -> web.Response:
         calling_list = self._find(request)

@@ -1,0 +1,31 @@
+"""Network safety rules that every outgoing connection follows."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from streamer.errors import ConfigError
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in _LOOPBACK_NAMES
+
+
+def require_safe_url(url: str) -> str:
+    """``url`` if it is https, or plain http to this machine (the sandbox); else refuse.
+
+    TLS verification itself is never turned off anywhere in streamer.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and is_loopback(host):
+        return url
+    raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
