@@ -77,8 +77,11 @@ class UploadBatch:
 def decided_outcome(row: Row) -> Outcome:
     """The outcome of a row an earlier stage rejected or found duplicate."""
     assert row.reason is not None
-    kind = OutcomeKind.DUPLICATE if row.duplicate_of is not None else OutcomeKind.REJECTED
-    return Outcome(row.record, kind, row.reason, row.duplicate_of, row.external_id)
+    if row.duplicate_of is not None:
+        return Outcome(row.record, OutcomeKind.DUPLICATE, row.reason, row.duplicate_of,
+                       row.external_id)
+    return Outcome(row.record, OutcomeKind.REJECTED, row.reason, None, row.external_id,
+                   tuple(row.fields))
 
 
 async def batch_rows(

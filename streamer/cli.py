@@ -88,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--default-region", default="US", metavar="CC",
                         help="region for phones written without +country code, when the row "
                         "has no country (default: US)")
+    rules = upload.add_argument_group("campaign rules")
+    rules.add_argument("--invalid-email", choices=["reject", "blank"], default="reject",
+                       help="an invalid email rejects the row, or is blanked and the row kept "
+                       "(default: reject)")
+    rules.add_argument("--required-columns", metavar="A,B",
+                       help="columns that must not be blank; a blank one rejects the row "
+                       "with missing_<column>")
+    rules.add_argument("--allowed-countries", metavar="US,CA",
+                       help="ISO codes of the countries this campaign may call (the row's "
+                       "country, else the phone's)")
+    rules.add_argument("--dnc", type=Path, metavar="FILE",
+                       help="do-not-call file: one number per line, in any format")
+    rules.add_argument("--max-record-chars", type=_positive_int, default=512, metavar="N",
+                       help="longest record as uploaded, at most CXone's 512 (default: 512)")
     upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
                         help="records per uploaded file, at most 500,000 (default: 5000)")
     upload.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
@@ -138,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="access token lifetime in seconds (default: 3600)")
     sandbox.add_argument("--rate-limit", type=float, default=0.0, metavar="N",
                          help="API requests per second per client before 429s; 0 = no limit")
+    sandbox.add_argument("--throttle-rate", type=_share, default=0.0, metavar="P",
+                         help="share of API requests answered 429 whatever the rate, half "
+                         "with Retry-After (default: 0)")
     sandbox.add_argument("--error-rate", type=_share, default=0.0, metavar="P",
                          help="share of API requests answered 500 or 503 (default: 0)")
     sandbox.add_argument("--reset-rate", type=_share, default=0.0, metavar="P",
@@ -155,10 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names(text: str | None) -> tuple[str, ...]:
+    """``"a, b,,c"`` → ``("a", "b", "c")``."""
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    column_names = None
-    if args.columns:
-        column_names = tuple(name.strip() for name in args.columns.split(","))
+    column_names = _names(args.columns) or None
     return Settings(
         out_dir=args.out,
         list_name=args.list_name,
@@ -172,6 +192,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             country=args.country_column, external_id=args.external_id_column,
         ),
         default_region=args.default_region,
+        invalid_email=args.invalid_email,
+        required_columns=_names(args.required_columns),
+        allowed_countries=(frozenset(c.upper() for c in _names(args.allowed_countries))
+                           if args.allowed_countries else None),
+        dnc_file=args.dnc,
+        max_record_chars=args.max_record_chars,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         dry_run=args.dry_run,
@@ -243,7 +269,8 @@ async def _sandbox(args: argparse.Namespace) -> int:
     config = SandboxConfig(
         client_id=args.client_id, client_secret=args.client_secret,
         access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
-        token_ttl=args.token_ttl, rate_limit=args.rate_limit, error_rate=args.error_rate,
+        token_ttl=args.token_ttl, rate_limit=args.rate_limit,
+        throttle_rate=args.throttle_rate, error_rate=args.error_rate,
         reset_rate=args.reset_rate, latency_ms=args.latency_ms, job_delay_ms=args.job_delay_ms,
         cancel_rate=args.cancel_rate, lose_rate=args.lose_rate, seed=args.seed,
     )

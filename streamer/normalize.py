@@ -39,26 +39,51 @@ def region_for_country(value: str) -> str | None:
     return _COUNTRIES.get(" ".join(value.split()).casefold())
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def normalize_phone(raw: str, region: str) -> str | None:
     """``raw`` as E.164 if libphonenumber calls it a valid number, else ``None``.
 
-    ``region`` applies to numbers written without a ``+country`` prefix.
+    ``region`` reads numbers written without ``+country``; no other region is ever tried
+    to "fix" a number that is invalid in it. One reading is corrected: digits that begin
+    with the region's own country code but have no ``+`` or trunk ``0``
+    (``4915127153684`` in DE) are the international form with its ``+`` dropped;
+    libphonenumber would call them a valid but different national number
+    (``+494915127153684``), so the international reading wins when it is valid.
     """
+    read = read_phone(raw, region)
+    return read[0] if read is not None else None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def read_phone(raw: str, region: str) -> tuple[str, str] | None:
+    """(E.164, the region the number rings in), or ``None``; see :func:`normalize_phone`."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
+    if "+" not in raw:
+        digits = phonenumbers.normalize_digits_only(raw)
+        if digits.startswith(str(number.country_code)) and not digits.startswith("0"):
+            try:
+                international = phonenumbers.parse("+" + digits, None)
+            except phonenumbers.NumberParseException:
+                pass
+            else:
+                if phonenumbers.is_valid_number(international):
+                    number = international
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+            phonenumbers.region_code_for_number(number) or "")
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def normalize_email(raw: str) -> str | None:
     """The address trimmed and lower-cased if its syntax is valid, else ``None``.
 
-    Syntax only: deliverability checks would query DNS for every domain.
+    Syntax only: deliverability checks would query DNS for every domain. The domain is
+    normalised by email-validator (IDNA); the local part is lower-cased too. RFC 5321
+    lets a server treat ``Ann@`` and ``ann@`` as two mailboxes, but no mainstream one
+    does, and a list that kept both would call one person twice.
     """
     try:
         valid = validate_email(raw.strip(), check_deliverability=False)
@@ -72,8 +97,17 @@ def normalize_name(raw: str) -> str:
     return " ".join(raw.split())
 
 
-def normalize_batch(batch: RowBatch, columns: ColumnMap, default_region: str) -> RowBatch:
-    """Fill in each row's normalised fields, or reject what cannot be normalised."""
+def normalize_batch(
+    batch: RowBatch,
+    columns: ColumnMap,
+    default_region: str,
+    *,
+    blank_invalid_email: bool = False,
+) -> RowBatch:
+    """Fill in each row's normalised fields, or reject what cannot be normalised.
+
+    With ``blank_invalid_email`` an invalid email is dropped and the row kept.
+    """
     width = len(columns.header)
     for row in batch:
         fields = row.fields
@@ -89,23 +123,23 @@ def normalize_batch(batch: RowBatch, columns: ColumnMap, default_region: str) ->
             if found is None:
                 row.reason = ReasonCode.UNKNOWN_COUNTRY
                 continue
-            region = found
-        row.region = region
+            region = row.country = found
         raw_phone = fields[columns.phone].strip()
         if not raw_phone:
             row.reason = ReasonCode.MISSING_PHONE
             continue
-        phone = normalize_phone(raw_phone, region)
-        if phone is None:
+        read = read_phone(raw_phone, region)
+        if read is None:
             row.reason = ReasonCode.INVALID_PHONE
             continue
-        row.phone = phone
+        row.phone, row.region = read
         if columns.email is not None and (raw_email := fields[columns.email].strip()):
             email = normalize_email(raw_email)
-            if email is None:
+            if email is not None:
+                row.email = email
+            elif not blank_invalid_email:
                 row.reason = ReasonCode.INVALID_EMAIL
                 continue
-            row.email = email
         if columns.first_name is not None:
             row.first_name = normalize_name(fields[columns.first_name])
         if columns.last_name is not None:

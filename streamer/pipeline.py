@@ -34,14 +34,22 @@ from streamer.audit import audit_logger
 from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
 from streamer.dedup import ExactDedup
+from streamer.dnc import DoNotCall
 from streamer.errors import ConfigError, HTTPStatusError
 from streamer.journal import Journal
 from streamer.normalize import normalize_batch
 from streamer.reader import ColumnMap, CsvSource
 from streamer.reconcile import Verification, reconcile
 from streamer.records import Outcome, OutcomeKind, RowBatch
-from streamer.report import OutcomeWriter, Report, Tally, UploadStats, write_report
-from streamer.rules import apply_rules
+from streamer.report import (
+    OutcomeWriter,
+    Report,
+    RowFileWriter,
+    Tally,
+    UploadStats,
+    write_report,
+)
+from streamer.rules import CampaignRules
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
 from streamer.webhook import notify
@@ -100,6 +108,7 @@ class _Run:
         self.list_id: int | None = None
         self.list_name: str | None = None
         self.journal: Journal | None = None
+        self.dnc: DoNotCall | None = None
 
     async def execute(self, sink: OutcomeSink | None = None) -> Report:
         settings = self.settings
@@ -117,6 +126,16 @@ class _Run:
             log = audit_logger(audit_file, run_id=self.run_id)
             source = await stack.enter_async_context(CsvSource(self.path, settings))
             assert source.columns is not None
+            if settings.dnc_file is not None:
+                self.dnc = await anyio.to_thread.run_sync(
+                    DoNotCall.load, settings.dnc_file, settings.default_region)
+                log.info("streamer.dnc_loaded", numbers=len(self.dnc),
+                         unreadable=self.dnc.unreadable)
+            rules = CampaignRules(
+                source.columns, required=settings.required_columns,
+                allowed_countries=settings.allowed_countries, dnc=self.dnc,
+                max_record_chars=settings.max_record_chars,
+            )
             self.progress.bytes_total = source.size
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                      dry_run=settings.dry_run, batch_size=settings.batch_size,
@@ -129,20 +148,29 @@ class _Run:
             writer = OutcomeWriter(self.out_dir / "outcomes.csv")
             await writer.open()
             stack.push_async_callback(writer.close)
+            rejected = RowFileWriter(self.out_dir / "rejected.csv",
+                                     (*source.columns.header, "record", "reason"))
+            await rejected.open()
+            stack.push_async_callback(rejected.close)
             tally = Tally()
             send, receive = anyio.create_memory_object_stream[list[Outcome]](
                 settings.stream_buffer
             )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._stages, group, source, source.columns, deliver, send)
+                group.start_soon(self._stages, group, source, source.columns, rules, deliver,
+                                 send)
                 async with receive:
                     async for outcomes in receive:
                         tally.add(outcomes)
                         await writer.write(outcomes)
+                        await rejected.write_rows(
+                            (*o.fields, o.record, o.reason) for o in outcomes
+                            if o.outcome is OutcomeKind.REJECTED)
                         self._count(outcomes, source)
                         if sink is not None:
                             await sink(outcomes)
             await writer.commit()
+            await rejected.commit()
             if self.journal is not None:
                 self.journal.remove()
                 self.journal = None
@@ -203,6 +231,7 @@ class _Run:
         group: TaskGroup,
         source: CsvSource,
         columns: ColumnMap,
+        rules: CampaignRules,
         deliver: Delivery,
         send_outcomes: MemoryObjectSendStream[list[Outcome]],
     ) -> None:
@@ -219,10 +248,11 @@ class _Run:
             group.start_soon(self._read, source, read_out)
             group.start_soon(partial(
                 _map_stage, normalize_in, normalize_out,
-                partial(normalize_batch, columns=columns, default_region=settings.default_region),
+                partial(normalize_batch, columns=columns, default_region=settings.default_region,
+                        blank_invalid_email=settings.invalid_email == "blank"),
                 in_thread=True,
             ))
-            group.start_soon(_map_stage, rules_in, rules_out, partial(apply_rules, columns=columns))
+            group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
             group.start_soon(_map_stage, dedup_in, dedup_out, partial(
                 dedup.check_batch, by_external_id=columns.external_id is not None))
             group.start_soon(partial(

@@ -27,6 +27,9 @@ class ReasonCode(StrEnum):
     INVALID_EMAIL = "invalid_email"
     UNKNOWN_COUNTRY = "unknown_country"
     MISSING_EXTERNAL_ID = "missing_external_id"
+    MISSING_COLUMN = "missing_<column>"  # a --required-columns column is blank; see missing()
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    DO_NOT_CALL = "do_not_call"
     RECORD_TOO_LONG = "record_too_long"
     # duplicate: the same contact was kept at an earlier record
     SAME_PHONE = "same_phone"
@@ -37,6 +40,11 @@ class ReasonCode(StrEnum):
     JOB_CANCELLED = "job_cancelled"
     JOB_TIMEOUT = "job_timeout"
     MISSING_AFTER_UPLOAD = "missing_after_upload"
+
+    @staticmethod
+    def missing(column: str) -> str:
+        """The reason for a blank required column: ``missing_<column>``."""
+        return f"missing_{column}"
 
 
 #: What each reason means and what the user can do about it (the README's table).
@@ -51,8 +59,13 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_COUNTRY: "the country column holds neither an ISO code nor a known "
     "English country name; use a two-letter code such as US",
     ReasonCode.MISSING_EXTERNAL_ID: "the external id column is blank; give the row an id",
-    ReasonCode.RECORD_TOO_LONG: "the record as uploaded is over CXone's 512-character limit; "
-    "shorten the names",
+    ReasonCode.MISSING_COLUMN: "a column named in --required-columns is blank (the reason "
+    "names it, e.g. missing_email); fill it in",
+    ReasonCode.COUNTRY_NOT_ALLOWED: "the row's country (or, without a country column, the "
+    "phone's) is not in --allowed-countries; leave it out of this campaign",
+    ReasonCode.DO_NOT_CALL: "the number is on the --dnc list; never call it",
+    ReasonCode.RECORD_TOO_LONG: "the record as uploaded is over the character limit "
+    "(--max-record-chars, CXone's 512 by default); shorten the names",
     ReasonCode.SAME_PHONE: "an earlier record has the same number (E.164); nothing to do",
     ReasonCode.SAME_EMAIL: "an earlier record has the same email; nothing to do",
     ReasonCode.SAME_EXTERNAL_ID: "an earlier record has the same external id; "
@@ -76,6 +89,7 @@ class Row:
     """
 
     __slots__ = (
+        "country",
         "duplicate_of",
         "email",
         "external_id",
@@ -95,9 +109,10 @@ class Row:
         self.email = ""
         self.first_name = ""
         self.last_name = ""
-        self.region = ""
+        self.country = ""  # the row's own country column, as a region code
+        self.region = ""  # the region the phone number rings in
         self.external_id = ""
-        self.reason: ReasonCode | None = None
+        self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
         self.duplicate_of: int | None = None
 
     def __repr__(self) -> str:
@@ -111,9 +126,11 @@ class Outcome:
 
     record: int
     outcome: OutcomeKind
-    reason: ReasonCode | None = None
+    reason: str | None = None
     duplicate_of: int | None = None
     external_id: str = ""
+    #: The row's fields as read, for rejected and failed rows (to fix and feed again).
+    fields: tuple[str, ...] = ()
 
 
 #: Rows travel between stages in lists (micro-batches), never one by one.

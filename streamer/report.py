@@ -8,6 +8,7 @@ import json
 import math
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,26 +134,24 @@ async def write_report(path: Path, report: Report) -> None:
     await anyio.to_thread.run_sync(write_text_atomically, path, text)
 
 
-class OutcomeWriter:
-    """Appends outcomes to ``outcomes.csv.part``; :meth:`commit` renames it into place."""
+class RowFileWriter:
+    """A CSV output written to ``<name>.part`` and renamed into place by :meth:`commit`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
         self.path = path
+        self._header = header
         self._partial = path.with_name(path.name + ".part")
         self._file: Any = None
 
     async def open(self) -> None:
         self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
-        await self._file.write(",".join(OUTCOME_HEADER) + "\r\n")
+        await self.write_rows([self._header])
 
-    async def write(self, outcomes: list[Outcome]) -> None:
+    async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(
-            (o.record, o.outcome, o.reason or "",
-             "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
-            for o in outcomes
-        )
-        await self._file.write(buffer.getvalue())
+        csv.writer(buffer).writerows(rows)
+        if text := buffer.getvalue():
+            await self._file.write(text)
 
     async def commit(self) -> None:
         await self._file.flush()
@@ -164,3 +163,17 @@ class OutcomeWriter:
         """Close without committing (the run failed): the ``.part`` file stays for a look."""
         if self._file is not None and not self._file.closed:
             await self._file.close()
+
+
+class OutcomeWriter(RowFileWriter):
+    """``outcomes.csv``: one line per input record."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, OUTCOME_HEADER)
+
+    async def write(self, outcomes: list[Outcome]) -> None:
+        await self.write_rows(
+            (o.record, o.outcome, o.reason or "",
+             "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
+            for o in outcomes
+        )

@@ -2,23 +2,83 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from streamer.batching import derive_external_id, record_chars, upload_fields
-from streamer.limits import MAX_RECORD_CHARS
-from streamer.reader import ColumnMap
+from streamer.dnc import DoNotCall
+from streamer.errors import InputError
+from streamer.reader import ColumnMap, header_key
 from streamer.records import ReasonCode, RowBatch
 
+#: Required-column names that mean one of the fields streamer knows.
+_FIELDS = {"phone": "phone", "email": "email", "firstname": "first_name",
+           "lastname": "last_name", "country": "country", "externalid": "external_id"}
 
-def apply_rules(batch: RowBatch, columns: ColumnMap) -> RowBatch:
-    """Give each live row its external id, and reject rows the campaign cannot take."""
-    for row in batch:
-        if row.reason is not None:
-            continue
-        if columns.external_id is not None:
-            if not row.external_id:
-                row.reason = ReasonCode.MISSING_EXTERNAL_ID
+
+def column_slug(name: str) -> str:
+    """``Account No.`` → ``account_no``: how a column appears in a reason code."""
+    return re.sub(r"[\W_]+", "_", name.casefold()).strip("_")
+
+
+def required_columns(names: Sequence[str], columns: ColumnMap) -> list[tuple[int, str]]:
+    """(column index, reason) for each required column; an absent column is an error."""
+    by_key: dict[str, int] = {}
+    for position, header in enumerate(columns.header):
+        by_key.setdefault(header_key(header), position)
+    required = []
+    for name in names:
+        key = header_key(name)
+        field = _FIELDS.get(key)
+        index: int | None = getattr(columns, field) if field else None
+        if index is None:
+            index = by_key.get(key)
+        if index is None:
+            raise InputError(f"required column {name!r} is not in the file; "
+                             f"columns found: {', '.join(columns.header)}")
+        required.append((index, ReasonCode.missing(field or column_slug(name))))
+    return required
+
+
+class CampaignRules:
+    """The campaign's checks, in the order a row meets them."""
+
+    def __init__(
+        self,
+        columns: ColumnMap,
+        *,
+        required: Sequence[str] = (),
+        allowed_countries: frozenset[str] | None = None,
+        dnc: DoNotCall | None = None,
+        max_record_chars: int,
+    ) -> None:
+        self._columns = columns
+        self._required = required_columns(required, columns)
+        self._allowed = allowed_countries
+        self._dnc = dnc
+        self._max_chars = max_record_chars
+
+    def apply(self, batch: RowBatch) -> RowBatch:
+        """Give each live row its external id, and reject rows the campaign cannot take."""
+        has_external_ids = self._columns.external_id is not None
+        for row in batch:
+            if row.reason is not None:
                 continue
-        else:
-            row.external_id = derive_external_id(row.phone)
-        if record_chars(upload_fields(row)) > MAX_RECORD_CHARS:
-            row.reason = ReasonCode.RECORD_TOO_LONG
-    return batch
+            missing = next((reason for index, reason in self._required
+                            if not row.fields[index].strip()), None)
+            if missing is not None:
+                row.reason = missing
+                continue
+            if has_external_ids:
+                if not row.external_id:
+                    row.reason = ReasonCode.MISSING_EXTERNAL_ID
+                    continue
+            else:
+                row.external_id = derive_external_id(row.phone)
+            if self._allowed is not None and (row.country or row.region) not in self._allowed:
+                row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
+            elif self._dnc is not None and row.phone in self._dnc:
+                row.reason = ReasonCode.DO_NOT_CALL
+            elif record_chars(upload_fields(row)) > self._max_chars:
+                row.reason = ReasonCode.RECORD_TOO_LONG
+        return batch

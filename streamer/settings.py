@@ -10,7 +10,7 @@ from pathlib import Path
 import phonenumbers
 
 from streamer.errors import ConfigError
-from streamer.limits import MAX_RECORDS_PER_FILE
+from streamer.limits import MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
 from streamer.safety import require_safe_url
 
 DEFAULT_ISSUER = "https://cxone.niceincontact.com"
@@ -196,6 +196,11 @@ class Settings:
     column_names: tuple[str, ...] | None = None
     columns: Columns = field(default_factory=Columns)
     default_region: str = "US"
+    invalid_email: str = "reject"
+    required_columns: tuple[str, ...] = ()
+    allowed_countries: frozenset[str] | None = None
+    dnc_file: Path | None = None
+    max_record_chars: int = MAX_RECORD_CHARS
     batch_size: int = 5_000
     concurrency: int = 4
     dry_run: bool = False
@@ -229,6 +234,15 @@ class Settings:
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, GB")
         object.__setattr__(self, "default_region", region)
+        if self.invalid_email not in ("reject", "blank"):
+            raise ConfigError("--invalid-email must be reject or blank")
+        if self.allowed_countries is not None:
+            unknown = sorted(self.allowed_countries - phonenumbers.SUPPORTED_REGIONS)
+            if unknown:
+                raise ConfigError(f"unknown countries in --allowed-countries: "
+                                  f"{', '.join(unknown)} (use ISO codes such as US, CA)")
+        if not 1 <= self.max_record_chars <= MAX_RECORD_CHARS:
+            raise ConfigError(f"--max-record-chars must be between 1 and {MAX_RECORD_CHARS}")
         if not 1 <= self.batch_size <= MAX_RECORDS_PER_FILE:
             raise ConfigError(f"batch size must be between 1 and {MAX_RECORDS_PER_FILE:,}")
         if self.concurrency < 1:

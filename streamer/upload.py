@@ -32,6 +32,10 @@ from streamer.settings import Settings
 def row_outcomes(
     rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None
 ) -> list[Outcome]:
+    """The same outcome for each row; failed rows carry their fields, to feed again."""
+    if kind is OutcomeKind.FAILED:
+        return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields))
+                for row in rows]
     return [Outcome(row.record, kind, reason, None, row.external_id) for row in rows]
 
 

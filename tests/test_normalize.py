@@ -27,6 +27,15 @@ from streamer.settings import Columns
         ("+44 20 7946 0958", "US", "+442079460958"),
         ("604 555 1234", "CA", "+16045551234"),
         ("415 555 2671 ext. 22", "US", "+14155552671"),
+        ("\uff14\uff11\uff15 \uff15\uff15\uff15 \uff12\uff16\uff17\uff11", "US",
+         "+14155552671"),                                      # full-width digits
+        ("٤١٥٥٥٥٢٦٧١", "US", "+14155552671"),                  # Arabic-Indic digits
+        ("06 1234 5678", "IT", "+390612345678"),               # Italy keeps its leading 0
+        ("0039 06 1234 5678", "DE", "+390612345678"),          # international prefix 00
+        ("011 44 20 7946 0958", "US", "+442079460958"),        # US international prefix
+        ("4915127153684", "DE", "+4915127153684"),             # +49 dropped, not 0494915...
+        ("447911123456", "GB", "+447911123456"),
+        ("015127153684", "DE", "+4915127153684"),
     ],
 )
 def test_phones_people_write_become_e164(raw: str, region: str, expected: str) -> None:
@@ -36,6 +45,12 @@ def test_phones_people_write_become_e164(raw: str, region: str, expected: str) -
 @pytest.mark.parametrize("raw", ["555-1234", "12345", "n/a", "+1 999 123 4567", "", "++"])
 def test_numbers_that_cannot_be_dialled_are_none(raw: str) -> None:
     assert normalize_phone(raw, "US") is None
+
+
+def test_a_number_invalid_in_its_region_is_not_fixed_by_guessing_another() -> None:
+    # A London number written nationally is valid in GB, but the row says US.
+    assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    assert normalize_phone("020 7946 0958", "US") is None
 
 
 def test_emails_are_trimmed_lowercased_and_checked_for_syntax() -> None:

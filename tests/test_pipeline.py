@@ -143,7 +143,7 @@ async def test_leaving_a_stream_early_stops_the_run_cleanly(
 async def test_retryable_faults_are_ridden_out_and_nothing_is_lost(
     api: CXoneClient, tmp_path: Path
 ) -> None:
-    config = SandboxConfig(error_rate=0.2, rate_limit=40, seed=11)
+    config = SandboxConfig(error_rate=0.2, throttle_rate=0.1, retry_after_s=0, seed=11)
     async with Sandbox(config) as faulty:
         settings = settings_for(faulty, tmp_path, batch_size=40, concurrency=4)
         report = await streamer.run(SAMPLE, settings)

@@ -51,6 +51,10 @@ class SandboxConfig:
     token_ttl: float = 3600.0
     #: API requests per second per access token (token bucket); 0 means unlimited.
     rate_limit: float = 0.0
+    #: Share of API requests answered 429 whatever the rate (half with Retry-After).
+    throttle_rate: float = 0.0
+    #: The Retry-After those 429s carry, in seconds.
+    retry_after_s: int = 1
     #: Share of API requests answered 500 or 503.
     error_rate: float = 0.0
     #: Share of API requests whose connection is dropped: half before the request is
@@ -234,6 +238,10 @@ class Sandbox:
                 if rng.random() < 0.5:
                     return _error(429, "Too many requests", **{"Retry-After": refused})
                 return _error(429, "Too many requests")
+        if c.throttle_rate > 0 and rng.random() < c.throttle_rate:
+            if rng.random() < 0.5:
+                return _error(429, "Too many requests", **{"Retry-After": str(c.retry_after_s)})
+            return _error(429, "Too many requests")
         if c.error_rate > 0 and rng.random() < c.error_rate:
             status = rng.choice((500, 503))
             return _error(status, "Internal server error" if status == 500 else "Unavailable")
