@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], default="auto",
                         help="field delimiter; auto picks the one splitting the header most "
                         "(default: auto)")
+    upload.add_argument("--encoding", default="auto", metavar="NAME",
+                        help="text encoding of the file, e.g. utf-8, cp1252, utf-16; auto "
+                        "detects UTF-8/UTF-16 by BOM and falls back to cp1252 (default: auto)")
     upload.add_argument("--no-header", action="store_true",
                         help="the file has no header line; name the columns with --columns")
     upload.add_argument("--columns", metavar="A,B,C",
@@ -184,6 +187,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         list_name=args.list_name,
         list_id=args.list_id,
         delimiter=args.delimiter,
+        encoding=args.encoding,
         has_header=not args.no_header,
         column_names=column_names,
         columns=Columns(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -192,6 +193,7 @@ class Settings:
     list_name: str | None = None
     list_id: int | None = None
     delimiter: str = "auto"
+    encoding: str = "auto"
     has_header: bool = True
     column_names: tuple[str, ...] | None = None
     columns: Columns = field(default_factory=Columns)
@@ -228,6 +230,11 @@ class Settings:
             raise ConfigError(
                 f"unknown delimiter {self.delimiter!r}: use auto, {', '.join(DELIMITERS)}"
             )
+        if self.encoding != "auto":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ConfigError(f"unknown encoding {self.encoding!r}") from None
         if not self.has_header and not self.column_names:
             raise ConfigError("--no-header needs --columns naming every column")
         region = self.default_region.upper()
