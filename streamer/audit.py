@@ -7,7 +7,7 @@ library never touches structlog's global configuration and two runs never mix ev
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -34,28 +34,43 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}***@{domain}" if at else MASK
 
 
-def redact(
-    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """A structlog processor: mask secrets outright, and phones and emails partly."""
-    for key, value in event_dict.items():
-        lowered = key.lower()
-        if lowered in _SECRET_KEYS:
-            event_dict[key] = MASK
-        elif lowered in _PHONE_KEYS and isinstance(value, str):
-            event_dict[key] = mask_phone(value)
-        elif lowered in _EMAIL_KEYS and isinstance(value, str):
-            event_dict[key] = mask_email(value)
-    return event_dict
+def _masked(key: str, value: Any, *, pii: bool) -> Any:
+    lowered = key.lower()
+    if lowered in _SECRET_KEYS:
+        return MASK
+    if isinstance(value, dict):
+        return {k: _masked(str(k), v, pii=pii) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(key, item, pii=pii) for item in value]
+    if not pii and isinstance(value, str):
+        if lowered in _PHONE_KEYS:
+            return mask_phone(value)
+        if lowered in _EMAIL_KEYS:
+            return mask_email(value)
+    return value
 
 
-def audit_logger(file: TextIO, **context: Any) -> FilteringBoundLogger:
+def redactor(*, full_pii: bool = False) -> Callable[..., MutableMapping[str, Any]]:
+    """A structlog processor: secrets always masked; phones and emails partly, unless
+    ``full_pii`` (``--audit-pii full``). Nested dicts and lists are walked too."""
+
+    def redact(
+        logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key, value in event_dict.items():
+            event_dict[key] = _masked(key, value, pii=full_pii)
+        return event_dict
+
+    return redact
+
+
+def audit_logger(file: TextIO, *, full_pii: bool = False, **context: Any) -> FilteringBoundLogger:
     """A JSON-lines logger writing to ``file``, with ``context`` (e.g. run_id) on every event."""
     logger: FilteringBoundLogger = structlog.wrap_logger(
         structlog.WriteLogger(file),
         processors=[
             structlog.processors.add_log_level,
-            redact,
+            redactor(full_pii=full_pii),
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(sort_keys=False),
         ],

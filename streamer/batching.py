@@ -11,6 +11,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamer.limits import MAX_CSV_BYTES
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
+from streamer.safety import neutralize
 from streamer.settings import ListFields
 
 #: The upload file's header unless settings say otherwise; the list's mapping names these.
@@ -32,8 +33,12 @@ def derive_external_id(phone_e164: str) -> str:
 
 
 def upload_fields(row: Row) -> tuple[str, str, str, str]:
-    """The row as it is uploaded, in ``UPLOAD_HEADER`` order."""
-    return (row.external_id, row.phone, row.first_name, row.last_name)
+    """The row as it is uploaded, in ``UPLOAD_HEADER`` order.
+
+    Lists get exported and opened in spreadsheets too, so no cell may run as a formula.
+    """
+    return (neutralize(row.external_id), row.phone, neutralize(row.first_name),
+            neutralize(row.last_name))
 
 
 def record_chars(fields: tuple[str, ...]) -> int:

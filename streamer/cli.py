@@ -108,13 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
                         help="records per uploaded file, at most 500,000 (default: 5000)")
     upload.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
-                        help="uploads in flight at once (default: 4)")
+                        help="uploads in flight at the start (default: 4); halved on each "
+                        "wave of 429s, grown by one after a window of successes")
+    upload.add_argument("--max-concurrency", type=_positive_int, metavar="N",
+                        help="most uploads ever in flight (default: 4 x --concurrency)")
     upload.add_argument("--dry-run", action="store_true",
                         help="do everything but upload: the would-be upload files go to "
                         "OUT/batches/")
     upload.add_argument("--no-verify", action="store_true",
                         help="skip read-back reconciliation: rows count as uploaded when "
                         "their job completes")
+    upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
+                        help="personal data in audit.jsonl: phones to their last 4 digits and "
+                        "emails to first letter and domain, or in full (default: masked)")
     upload.add_argument("--resend-rounds", type=int, default=2, metavar="N",
                         help="times rows missing from the list on read-back are re-sent "
                         "before they fail (default: 2)")
@@ -204,11 +210,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_record_chars=args.max_record_chars,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
+        max_concurrency=args.max_concurrency or 0,
         dry_run=args.dry_run,
         credentials=credentials_from_env(),
         api_version=args.api_version,
         job_timeout=args.job_timeout,
         verify=not args.no_verify,
+        audit_full_pii=args.audit_pii == "full",
         resend_rounds=args.resend_rounds,
         webhook_url=args.webhook,
         webhook_secret=webhook_secret_from_env(),

@@ -7,6 +7,7 @@ It holds the uploaded fields (personal data, like the list itself) and never a s
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS sent (
     phone       TEXT NOT NULL,
     first_name  TEXT NOT NULL,
     last_name   TEXT NOT NULL,
+    fields      TEXT NOT NULL,
     listed      INTEGER NOT NULL DEFAULT 0,
     resent      INTEGER NOT NULL DEFAULT 0
 );
@@ -60,9 +62,9 @@ class Journal:
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO sent (record, batch_id, external_id, phone, first_name,"
-                " last_name) VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.record, batch_id, r.external_id, r.phone, r.first_name, r.last_name)
-                 for r in rows],
+                " last_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.record, batch_id, r.external_id, r.phone, r.first_name, r.last_name,
+                  json.dumps(r.fields, ensure_ascii=False)) for r in rows],
             )
 
     def sent_count(self) -> int:
@@ -106,12 +108,12 @@ class Journal:
         # which an open SQLite cursor over the same table does not tolerate.
         after = 0
         while batch := self._db.execute(
-            "SELECT record, external_id, phone, first_name, last_name FROM sent "
+            "SELECT record, external_id, phone, first_name, last_name, fields FROM sent "
             f"{where} AND record > ? ORDER BY record LIMIT ?", (after, chunk)
         ).fetchall():
             rows = []
-            for record, external_id, phone, first_name, last_name in batch:
-                row = Row(record, [])
+            for record, external_id, phone, first_name, last_name, fields in batch:
+                row = Row(record, json.loads(fields))
                 row.external_id, row.phone = external_id, phone
                 row.first_name, row.last_name = first_name, last_name
                 rows.append(row)

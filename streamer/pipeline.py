@@ -123,7 +123,7 @@ class _Run:
             audit_file = stack.enter_context(
                 open(self.out_dir / "audit.jsonl", "a", encoding="utf-8")  # noqa: ASYNC230, SIM115
             )
-            log = audit_logger(audit_file, run_id=self.run_id)
+            log = audit_logger(audit_file, full_pii=settings.audit_full_pii, run_id=self.run_id)
             source = await stack.enter_async_context(CsvSource(self.path, settings))
             assert source.columns is not None
             if settings.dnc_file is not None:
@@ -150,8 +150,11 @@ class _Run:
             stack.push_async_callback(writer.close)
             rejected = RowFileWriter(self.out_dir / "rejected.csv",
                                      (*source.columns.header, "record", "reason"))
-            await rejected.open()
-            stack.push_async_callback(rejected.close)
+            failed = RowFileWriter(self.out_dir / "failed.csv",
+                                   (*source.columns.header, "record", "reason", "detail"))
+            for row_file in (rejected, failed):
+                await row_file.open()
+                stack.push_async_callback(row_file.close)
             tally = Tally()
             send, receive = anyio.create_memory_object_stream[list[Outcome]](
                 settings.stream_buffer
@@ -166,11 +169,15 @@ class _Run:
                         await rejected.write_rows(
                             (*o.fields, o.record, o.reason) for o in outcomes
                             if o.outcome is OutcomeKind.REJECTED)
+                        await failed.write_rows(
+                            (*o.fields, o.record, o.reason, o.detail) for o in outcomes
+                            if o.outcome is OutcomeKind.FAILED)
                         self._count(outcomes, source)
                         if sink is not None:
                             await sink(outcomes)
             await writer.commit()
             await rejected.commit()
+            await failed.commit()
             if self.journal is not None:
                 self.journal.remove()
                 self.journal = None
@@ -311,9 +318,16 @@ class _Run:
         ) -> None:
             async with receive, send_outcomes:
                 async with anyio.create_task_group() as workers:
-                    for _ in range(settings.concurrency):
+                    # As many workers as the limiter may ever allow; it decides how many send.
+                    for _ in range(settings.max_concurrency):
                         workers.start_soon(uploader.work, receive.clone(),
                                            send_outcomes.clone(), journal)
+                limiter = uploader.limiter
+                self.stats.concurrency = {
+                    "start": settings.concurrency, "final": limiter.limit,
+                    "lowest": limiter.lowest, "highest": limiter.highest,
+                    "maximum": limiter.maximum,
+                }
                 if journal is not None:
                     self.verification = await reconcile(
                         client=client, list_id=list_id, journal=journal, uploader=uploader,

@@ -25,6 +25,7 @@ from streamer.records import Outcome, OutcomeKind, ReasonCode
 from streamer.upload import Uploader, row_outcomes
 
 _READ_BUFFER = 1_000
+_EXAMPLES = 10  # missing rows named in the audit, for a search in CXone
 
 
 @dataclass(slots=True)
@@ -82,8 +83,10 @@ async def reconcile(
     for round_number in range(1, resend_rounds + 1):
         if not missing:
             break
+        examples = [{"record": row.record, "external_id": row.external_id, "phone": row.phone}
+                    for row in next(journal.missing(_EXAMPLES), [])]
         log.warning("streamer.records_missing", list_id=list_id, missing=missing,
-                    round=round_number)
+                    round=round_number, examples=examples)
         for resend_id, rows in enumerate(journal.missing(batch_size), start=1):
             batch = UploadBatch(resend_id, rows, render_csv(rows, header), kind="resend")
             sent = await uploader.send(batch)

@@ -131,6 +131,8 @@ class Outcome:
     external_id: str = ""
     #: The row's fields as read, for rejected and failed rows (to fix and feed again).
     fields: tuple[str, ...] = ()
+    #: For failed rows, what the server said (e.g. "HTTP 400: ...").
+    detail: str = ""
 
 
 #: Rows travel between stages in lists (micro-batches), never one by one.

@@ -17,6 +17,7 @@ import aiofiles
 import anyio
 
 from streamer.records import Outcome, OutcomeKind
+from streamer.safety import neutralize
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
 
@@ -73,6 +74,7 @@ class UploadStats:
     rows_sent: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     job_ids: list[int] = field(default_factory=list)
+    concurrency: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         p50, p95 = percentile(self.latencies_ms, 0.5), percentile(self.latencies_ms, 0.95)
@@ -87,6 +89,7 @@ class UploadStats:
             "success_rate": round(self.succeeded / self.requests, 4) if self.requests else None,
             "latency_ms_p50": round(p50, 1) if p50 is not None else None,
             "latency_ms_p95": round(p95, 1) if p95 is not None else None,
+            "concurrency": self.concurrency,
         }
 
 
@@ -138,6 +141,7 @@ class RowFileWriter:
     """A CSV output written to ``<name>.part`` and renamed into place by :meth:`commit`."""
 
     def __init__(self, path: Path, header: Sequence[str]) -> None:
+        """Files for people to open: each cell goes through :func:`neutralize`."""
         self.path = path
         self._header = header
         self._partial = path.with_name(path.name + ".part")
@@ -148,8 +152,10 @@ class RowFileWriter:
         await self.write_rows([self._header])
 
     async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
+        """Append rows; every cell is neutralised against spreadsheet formulas."""
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
+        csv.writer(buffer).writerows(
+            [neutralize(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
         if text := buffer.getvalue():
             await self._file.write(text)
 

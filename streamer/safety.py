@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from streamer.errors import ConfigError
@@ -29,3 +30,16 @@ def require_safe_url(url: str) -> str:
     if parts.scheme == "http" and is_loopback(host):
         return url
     raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# Injection"); a leading apostrophe makes it plain text.
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralize(text: str) -> str:
+    """``text``, made safe to open in a spreadsheet; numbers (``+14155552671``) pass."""
+    if text and text[0] in _FORMULA_STARTS and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text

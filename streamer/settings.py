@@ -205,6 +205,7 @@ class Settings:
     max_record_chars: int = MAX_RECORD_CHARS
     batch_size: int = 5_000
     concurrency: int = 4
+    max_concurrency: int = 0  # 0: four times concurrency
     dry_run: bool = False
     credentials: Credentials | None = None
     api_version: str = "v30.0"
@@ -215,6 +216,7 @@ class Settings:
     upload: UploadOptions = field(default_factory=UploadOptions)
     list_fields: ListFields = field(default_factory=ListFields)
     verify: bool = True
+    audit_full_pii: bool = False
     resend_rounds: int = 2
     webhook_url: str | None = None
     webhook_secret: Secret | None = None
@@ -254,6 +256,10 @@ class Settings:
             raise ConfigError(f"batch size must be between 1 and {MAX_RECORDS_PER_FILE:,}")
         if self.concurrency < 1:
             raise ConfigError("concurrency must be at least 1")
+        if self.max_concurrency == 0:
+            object.__setattr__(self, "max_concurrency", 4 * self.concurrency)
+        if self.max_concurrency < self.concurrency:
+            raise ConfigError("--max-concurrency must be at least --concurrency")
         if self.chunk_rows < 1 or self.stream_buffer < 1:
             raise ConfigError("chunk_rows and stream_buffer must be at least 1")
         if self.job_timeout <= 0:

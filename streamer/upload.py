@@ -20,6 +20,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
 from streamer.batching import UploadBatch
+from streamer.concurrency import AdaptiveLimiter
 from streamer.cxone.client import CXoneClient, JobState
 from streamer.errors import HTTPStatusError, RemoteError
 from streamer.journal import Journal
@@ -30,12 +31,12 @@ from streamer.settings import Settings
 
 
 def row_outcomes(
-    rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None
+    rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None, detail: str = ""
 ) -> list[Outcome]:
     """The same outcome for each row; failed rows carry their fields, to feed again."""
     if kind is OutcomeKind.FAILED:
-        return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields))
-                for row in rows]
+        return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields),
+                        detail) for row in rows]
     return [Outcome(row.record, kind, reason, None, row.external_id) for row in rows]
 
 
@@ -50,6 +51,7 @@ class SendResult:
     job_id: int | None
     failure: ReasonCode | None = None
     confirmed: bool = False
+    detail: str = ""  # the server's word on a failure, e.g. "HTTP 400: record too long"
 
 
 class Uploader:
@@ -70,7 +72,7 @@ class Uploader:
         self._log = log
         self._stats = stats
         self._rng = rng or random.Random()
-        self._limiter = anyio.CapacityLimiter(settings.concurrency)
+        self.limiter = AdaptiveLimiter(settings.concurrency, settings.max_concurrency, log)
 
     async def work(
         self,
@@ -87,8 +89,8 @@ class Uploader:
             async for batch in receive:
                 result = await self.send(batch)
                 if result.failure is not None:
-                    await send_outcomes.send(
-                        row_outcomes(batch.rows, OutcomeKind.FAILED, result.failure))
+                    await send_outcomes.send(row_outcomes(
+                        batch.rows, OutcomeKind.FAILED, result.failure, result.detail))
                 elif journal is not None:
                     journal.record_sent(batch.batch_id, batch.rows)
                 elif result.confirmed:
@@ -104,9 +106,10 @@ class Uploader:
             job_id = await self._submit(batch)
         except RemoteError as error:
             self._stats.failed_batches += 1
+            status = error.status if isinstance(error, HTTPStatusError) else None
             self._log.error("streamer.batch_failed", batch=batch.file_name,
-                            rows=len(batch.rows), error=str(error))
-            return SendResult(None, ReasonCode.UPLOAD_FAILED)
+                            rows=len(batch.rows), status=status, error=str(error))
+            return SendResult(None, ReasonCode.UPLOAD_FAILED, detail=str(error))
         self._stats.rows_sent += len(batch.rows)
         started = time.monotonic()
         try:
@@ -134,7 +137,7 @@ class Uploader:
         async def attempt() -> int:
             nonlocal attempts
             attempts += 1
-            async with self._limiter:
+            async with self.limiter.slot() as window:
                 stats.requests += 1
                 started = time.perf_counter()
                 try:
@@ -144,8 +147,10 @@ class Uploader:
                 except HTTPStatusError as error:
                     if error.status == 429:
                         stats.throttled += 1
+                        self.limiter.throttled(window)
                     raise
                 latency_ms = (time.perf_counter() - started) * 1000
+            self.limiter.succeeded()
             stats.succeeded += 1
             stats.latencies_ms.append(latency_ms)
             stats.job_ids.append(job_id)

@@ -82,10 +82,11 @@ async def test_dropped_connections_are_retried_and_uploads_stay_exactly_once(
 
 
 async def test_a_short_token_lifetime_never_fails_a_run(tmp_path: Path) -> None:
-    config = SandboxConfig(token_ttl=0.5, job_delay_ms=60)
+    # One batch at a time, each job taking 150 ms: the run outlasts the token several times.
+    config = SandboxConfig(token_ttl=0.3, job_delay_ms=150)
     async with Sandbox(config) as sandbox:
-        report = await streamer.run(SAMPLE, settings_for(sandbox, tmp_path, batch_size=40,
-                                                         concurrency=2))
+        report = await streamer.run(SAMPLE, settings_for(sandbox, tmp_path, batch_size=100,
+                                                         concurrency=1, max_concurrency=1))
         stats = sandbox.stats()
     renewals = [e for e in audit_events(tmp_path) if e["event"] == "streamer.token_issued"]
     assert report.failed == 0 and report.balanced

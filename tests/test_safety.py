@@ -1,0 +1,119 @@
+"""Output safety, masking in the audit log, and adaptive concurrency."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+import streamer
+from streamer import Sandbox, SandboxConfig
+from streamer.audit import audit_logger, mask_email, mask_phone
+from streamer.concurrency import AdaptiveLimiter
+from streamer.safety import neutralize
+from tests.conftest import WriteCsv
+from tests.support import read_outcomes, settings_for
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised_but_numbers_pass() -> None:
+    for cell in ("=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\r=x", "+1 415"):
+        assert neutralize(cell) == "'" + cell
+    for cell in ("+14155552671", "-5", "3.25", "1e5", "Ann", "", "a=b"):
+        assert neutralize(cell) == cell
+
+
+def test_the_audit_masks_personal_data_and_always_secrets() -> None:
+    buffer = io.StringIO()
+    log = audit_logger(buffer, run_id="r")
+    log.info("x", phone="+14155552671", email="ann@example.com", password="hunter2",
+             examples=[{"phone": "+442079460958", "token": "abc"}])
+    full = audit_logger(buffer, full_pii=True, run_id="r")
+    full.info("y", phone="+14155552671", access_token="abc")
+    masked, unmasked = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert masked["phone"] == "*******2671" and masked["email"] == "a***@example.com"
+    assert masked["password"] == "********"
+    assert masked["examples"] == [{"phone": "********0958", "token": "********"}]
+    assert unmasked["phone"] == "+14155552671" and unmasked["access_token"] == "********"
+    assert mask_phone("+1 (415) 555-2671") == "*******2671"
+    assert mask_email("nobody") == "********"
+
+
+def test_aimd_halves_once_per_window_and_grows_after_a_window_of_successes() -> None:
+    with structlog.testing.capture_logs() as events:
+        log: FilteringBoundLogger = structlog.get_logger()
+        limiter = AdaptiveLimiter(8, 10, log)
+        limiter.throttled(0)
+        limiter.throttled(0)  # a 429 to a request sent before the cut: no second cut
+        assert limiter.limit == 4
+        limiter.throttled(1)
+        assert limiter.limit == 2
+        for _ in range(2):
+            limiter.succeeded()
+        assert limiter.limit == 3
+        for _ in range(200):
+            limiter.succeeded()
+        assert limiter.limit == 10  # never past the maximum
+        for epoch in range(2, 10):
+            limiter.throttled(epoch)
+        assert limiter.limit == 1  # never below one
+    changes = [(e["before"], e["after"]) for e in events
+               if e["event"] == "streamer.concurrency_changed"]
+    assert changes[:3] == [(8, 4), (4, 2), (2, 3)]
+    assert (limiter.lowest, limiter.highest) == (1, 10)
+
+
+async def test_throttling_shrinks_concurrency_and_every_change_is_audited(
+    tmp_path: Path,
+) -> None:
+    config = SandboxConfig(throttle_rate=0.3, retry_after_s=0, seed=1)
+    async with Sandbox(config) as sandbox:
+        report = await streamer.run(streamer_sample(), settings_for(
+            sandbox, tmp_path, batch_size=25, concurrency=8, max_concurrency=8))
+    assert report.failed == 0 and report.balanced
+    concurrency = report.upload["concurrency"]
+    assert concurrency["start"] == 8 and concurrency["lowest"] < 8
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    changes = [e for e in audit if e["event"] == "streamer.concurrency_changed"]
+    assert any(e["reason"] == "throttled" for e in changes)
+
+
+def streamer_sample() -> Path:
+    return Path(__file__).parent.parent / "examples" / "contacts.csv"
+
+
+async def test_failed_rows_are_written_with_their_columns_and_the_servers_word(
+    tmp_path: Path, write_csv: WriteCsv
+) -> None:
+    path = write_csv([["Name", "Phone"], ["=HYPERLINK(1)", "(415) 555-2671"],
+                      ["Bob", "(415) 555-2672"], ["Cy", "(415) 555-2673"]])
+    async with Sandbox(SandboxConfig(max_records_per_file=2)) as strict:
+        report = await streamer.run(path, settings_for(strict, tmp_path / "out", batch_size=3))
+    assert report.failed == 3
+    with open(tmp_path / "out" / "failed.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["Name", "Phone", "record", "reason", "detail"]
+    assert rows[1][:4] == ["'=HYPERLINK(1)", "(415) 555-2671", "1", "upload_failed"]
+    assert rows[1][4].startswith("HTTP 400: ")
+    assert {r[2] for r in rows[1:]} == {"1", "2", "3"}
+
+
+async def test_formulas_in_the_input_never_reach_an_output_as_formulas(
+    tmp_path: Path, write_csv: WriteCsv
+) -> None:
+    path = write_csv([["external id", "first name", "phone"],
+                      ["=cmd|' /C calc'!A0", "@SUM(1)", "(415) 555-2671"],
+                      ["-x", "Bob", "+1 bad"]])
+    await streamer.run(path, settings_for(None, tmp_path / "out", dry_run=True))
+    out = tmp_path / "out"
+    by_record = {o["record"]: o for o in read_outcomes(out)}
+    assert by_record["1"]["external_id"] == "'=cmd|' /C calc'!A0"
+    for name in ("outcomes.csv", "rejected.csv", "batches/batch-000001.csv"):
+        with open(out / name, encoding="utf-8", newline="") as file:
+            for row in csv.reader(file):
+                for cell in row:
+                    assert not cell or (cell[0] not in "=@" and not (
+                        cell[0] in "+-" and not cell[1:].replace(".", "").isdigit())), cell
