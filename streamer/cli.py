@@ -1,12 +1,14 @@
 """The command line: argument parsing, progress display and exit codes; no business logic.
 
 Exit status: 0 every row accounted for and none failed; 1 some rows failed upload (or
-the service failed the run); 2 a user error, told in one line on stderr.
+the service failed the run); 2 a user error, told in one line on stderr; 130 stopped by
+Ctrl-C or SIGTERM (run the same command again to resume).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -17,7 +19,7 @@ from pathlib import Path
 import anyio
 
 from streamer.cxone.sandbox import Sandbox, SandboxConfig
-from streamer.errors import ConfigError, InputError, StreamerError
+from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
 from streamer.pipeline import Progress, run
 from streamer.report import Report
 from streamer.settings import (
@@ -29,7 +31,7 @@ from streamer.settings import (
     webhook_secret_from_env,
 )
 
-EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _positive_int(text: str) -> int:
@@ -118,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--no-verify", action="store_true",
                         help="skip read-back reconciliation: rows count as uploaded when "
                         "their job completes")
+    upload.add_argument("--restart", action="store_true",
+                        help="discard an unfinished run's journal in --out and start over")
     upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
                         help="personal data in audit.jsonl: phones to their last 4 digits and "
                         "emails to first letter and domain, or in full (default: masked)")
@@ -216,6 +220,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         api_version=args.api_version,
         job_timeout=args.job_timeout,
         verify=not args.no_verify,
+        restart=args.restart,
         audit_full_pii=args.audit_pii == "full",
         resend_rounds=args.resend_rounds,
         webhook_url=args.webhook,
@@ -256,21 +261,41 @@ def _summary(report: Report) -> str:
             f"outputs in {report.out_dir}")
 
 
+async def _stop_on_signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
+    """First Ctrl-C (or SIGTERM): stop reading and let uploads in flight finish.
+    Second: stop at once (the journal is consistent at every moment anyway)."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if stop.is_set():
+                print("\nstreamer: stopping now", file=sys.stderr)
+                scope.cancel()
+                return
+            stop.set()
+            print("\nstreamer: stopping after the uploads in flight "
+                  "(Ctrl-C again to stop at once)", file=sys.stderr)
+
+
 async def _upload(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     progress = Progress()
+    stop = anyio.Event()
     show = sys.stderr.isatty()
+    report = None
     async with AsyncExitStack() as stack:
         if settings.credentials is None and not settings.dry_run:
             sandbox = await stack.enter_async_context(Sandbox())
-            settings = replace(settings, credentials=sandbox.credentials)
+            # An embedded sandbox starts empty: a journal from an earlier one means nothing.
+            settings = replace(settings, credentials=sandbox.credentials, restart=True)
             print(f"streamer: no CXONE_* credentials in the environment; uploading to the "
                   f"embedded CXone sandbox at {sandbox.url}", file=sys.stderr)
         async with anyio.create_task_group() as group:
+            group.start_soon(_stop_on_signals, stop, group.cancel_scope)
             if show:
                 group.start_soon(_show_progress, progress)
-            report = await run(args.file, settings, progress=progress)
+            report = await run(args.file, settings, progress=progress, stop=stop)
             group.cancel_scope.cancel()
+    if report is None:  # a second Ctrl-C cancelled the run
+        raise Interrupted("stopped at once; run the same command again to resume")
     if show:
         sys.stderr.write(_progress_line(progress) + "\n")
     print(_summary(report))
@@ -315,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = EXIT_OK
     try:
         status = anyio.run(args.handler, args, backend="asyncio")
+    except* Interrupted as group:
+        print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
+        status = EXIT_INTERRUPTED
     except* (InputError, ConfigError) as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
         status = EXIT_USAGE

@@ -6,6 +6,7 @@ Row-level problems are never exceptions: they are outcomes with a reason code
     StreamerError              base of everything streamer raises
     ├── InputError             the input file cannot be used (missing, unreadable, no phone column)
     ├── ConfigError            a setting or credential is missing or inconsistent
+    ├── Interrupted            the run was stopped on request; the same call resumes it
     └── RemoteError            the CXone service (or the sandbox) failed us
         ├── TransportError     no HTTP answer: refused, reset, timed out
         └── HTTPStatusError    an HTTP answer with an unexpected status
@@ -27,6 +28,10 @@ class InputError(StreamerError):
 
 class ConfigError(StreamerError):
     """A setting or a credential is missing, malformed or contradictory."""
+
+
+class Interrupted(StreamerError):
+    """The run stopped because it was asked to (Ctrl-C); its journal lets it resume."""
 
 
 class RemoteError(StreamerError):

@@ -1,20 +1,37 @@
-"""The run's journal: a SQLite file in the output directory holding what was sent.
+"""The run's journal: a SQLite file (WAL) in the output directory; what makes a run resumable.
 
-Rows that CXone accepted wait here, on disk rather than in memory, until read-back
-reconciliation confirms them in the list; the rows to re-send come back from here too.
-It holds the uploaded fields (personal data, like the list itself) and never a secret.
+It holds every outcome decided so far and every row handed to CXone, each written in a
+transaction before the run relies on it, so a crash or kill at any moment leaves it
+consistent. A re-run of the same command over the same file with the same settings
+resumes from it: settled rows are not sent again, rows whose upload may or may not have
+reached CXone are checked by reading the list back, and the output files are written
+from it once every row has its outcome. It holds the uploaded fields and the fields of
+rejected and failed rows (personal data, like the list itself), never a secret, and is
+deleted when a run ends complete.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from streamer.records import Row
+from streamer.errors import ConfigError
+from streamer.records import Outcome, OutcomeKind, Row
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outcomes (
+    record       INTEGER PRIMARY KEY,
+    outcome      TEXT NOT NULL,
+    reason       TEXT,
+    duplicate_of INTEGER,
+    external_id  TEXT NOT NULL,
+    fields       TEXT,
+    detail       TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS sent (
     record      INTEGER PRIMARY KEY,
     batch_id    INTEGER NOT NULL,
@@ -26,26 +43,86 @@ CREATE TABLE IF NOT EXISTS sent (
     listed      INTEGER NOT NULL DEFAULT 0,
     resent      INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS sent_by_external_id ON sent (external_id);
+CREATE INDEX IF NOT EXISTS sent_by_batch ON sent (batch_id);
 CREATE TABLE IF NOT EXISTS listed (external_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
+_KEYS = ("fingerprint", "settings")
+_FROM_SENT = frozenset({OutcomeKind.UPLOADED, OutcomeKind.FAILED})
+_OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
+
+
+def fingerprint_file(path: Path) -> str:
+    """What the file holds, as a hash of all its bytes (read in blocks, never whole)."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return f"{path.stat().st_size}:{digest.hexdigest()}"
+
+
+def _files(path: Path) -> tuple[Path, Path, Path]:
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 class Journal:
-    """What was sent where; the one place that knows the SQLite schema."""
+    """The one place that knows the SQLite schema."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process kill (only an OS crash can lose the
+        # last transactions); FULL would fsync every batch for a power cut.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self.repeated = 0  # outcomes offered twice for one record: must stay 0
 
     @classmethod
-    def fresh(cls, path: Path) -> Journal:
-        """A journal with nothing in it (the previous run's, if any, is removed)."""
-        cls(path).remove()
-        return cls(path)
+    def open(cls, path: Path, *, fingerprint: str, settings_key: str,
+             restart: bool) -> tuple[Journal, bool]:
+        """The journal for this file and settings, and whether it resumes a run.
+
+        An unfinished run of another file or other settings is never silently mixed in
+        or thrown away: that takes ``restart``.
+        """
+        if restart or not path.exists():
+            return cls._fresh(path, fingerprint, settings_key), False
+        journal = cls(path)
+        stored = journal._meta()
+        if not stored:  # created but never stamped: nothing in it worth keeping
+            journal.remove()
+            return cls._fresh(path, fingerprint, settings_key), False
+        if stored.get("fingerprint") != fingerprint:
+            journal.close()
+            raise ConfigError(f"{path.parent} holds an unfinished run of a different file; "
+                              "use --restart to discard it, or another --out")
+        if stored.get("settings") != settings_key:
+            journal.close()
+            raise ConfigError(f"{path.parent} holds an unfinished run with other settings; "
+                              "run it with the same options, use --restart to discard it, "
+                              "or another --out")
+        return journal, True
+
+    @classmethod
+    def _fresh(cls, path: Path, fingerprint: str, settings_key: str) -> Journal:
+        for stale in _files(path):
+            stale.unlink(missing_ok=True)
+        journal = cls(path)
+        with journal._db:
+            journal._db.executemany("INSERT INTO meta VALUES (?, ?)",
+                                    zip(_KEYS, (fingerprint, settings_key), strict=True))
+        return journal
+
+    def _meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         self._db.close()
@@ -53,12 +130,70 @@ class Journal:
     def remove(self) -> None:
         """Close and delete: a finished run keeps no copy of the contacts it sent."""
         self.close()
-        for path in (self.path, self.path.with_name(self.path.name + "-wal"),
-                     self.path.with_name(self.path.name + "-shm")):
+        for path in _files(self.path):
             path.unlink(missing_ok=True)
 
-    def record_sent(self, batch_id: int, rows: list[Row]) -> None:
-        """Rows whose upload job CXone reported complete (or could not confirm)."""
+    # -- outcomes -----------------------------------------------------------------------
+
+    def record_outcomes(self, outcomes: list[Outcome]) -> None:
+        """Remember decided outcomes; rejected and failed rows keep their fields.
+
+        A row that was waiting for read-back stops waiting in the same transaction, so
+        no row is ever both decided and waiting, whenever the process dies.
+        """
+        with self._db:
+            cursor = self._db.executemany(
+                f"INSERT OR IGNORE INTO outcomes ({_OUTCOME_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(o.record, o.outcome.value, o.reason, o.duplicate_of, o.external_id,
+                  json.dumps(o.fields, ensure_ascii=False) if o.fields else None, o.detail)
+                 for o in outcomes],
+            )
+            inserted = cursor.rowcount
+            self._db.executemany(
+                "DELETE FROM sent WHERE record = ?",
+                [(o.record,) for o in outcomes if o.outcome in _FROM_SENT])
+        self.repeated += len(outcomes) - inserted
+
+    def settled(self) -> bytearray:
+        """One byte per record: 1 where the row needs nothing more (decided, or sent)."""
+        marks = bytearray()
+        for table in ("outcomes", "sent"):
+            for (record,) in self._db.execute(f"SELECT record FROM {table}"):
+                if record > len(marks):
+                    marks.extend(bytes(max(record - len(marks), len(marks))))
+                marks[record - 1] = 1
+        return marks
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int], int]:
+        """Outcomes by kind, by reason, and in all."""
+        by_kind = dict(self._db.execute(
+            "SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall())
+        by_reason = dict(self._db.execute(
+            "SELECT reason, count(*) FROM outcomes WHERE reason IS NOT NULL "
+            "GROUP BY reason ORDER BY reason").fetchall())
+        return by_kind, by_reason, sum(by_kind.values())
+
+    def outcomes(self, chunk: int = 10_000) -> Iterator[list[Outcome]]:
+        """Every outcome, in record order."""
+        after = 0
+        while rows := self._db.execute(
+            f"SELECT {_OUTCOME_COLUMNS} FROM outcomes WHERE record > ? "
+            "ORDER BY record LIMIT ?", (after, chunk)
+        ).fetchall():
+            yield [Outcome(record, OutcomeKind(kind), reason, duplicate_of, external_id,
+                           tuple(json.loads(fields)) if fields else (), detail)
+                   for record, kind, reason, duplicate_of, external_id, fields, detail in rows]
+            after = rows[-1][0]
+
+    # -- rows handed to CXone -----------------------------------------------------------
+
+    def record_sending(self, batch_id: int, rows: list[Row]) -> None:
+        """Rows about to be uploaded: once this returns, a crash cannot lose track of them.
+
+        Whether their upload then reached CXone or not, a resumed run finds them here and
+        checks the list for them before sending anything again.
+        """
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO sent (record, batch_id, external_id, phone, first_name,"
@@ -67,12 +202,13 @@ class Journal:
                   json.dumps(r.fields, ensure_ascii=False)) for r in rows],
             )
 
+    def forget_missing(self) -> int:
+        """Drop sent rows the list does not hold, so they are sent again; how many."""
+        with self._db:
+            return self._db.execute("DELETE FROM sent WHERE listed = 0").rowcount
+
     def sent_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sent").fetchone()[0])
-
-    def forget_listed(self) -> None:
-        with self._db:
-            self._db.execute("DELETE FROM listed")
 
     def add_listed(self, external_ids: Iterable[str]) -> None:
         """External ids read back from the list."""
@@ -90,20 +226,17 @@ class Journal:
 
     def missing(self, chunk: int) -> Iterator[list[Row]]:
         """Sent rows not found in the list, as rows ready to upload again."""
-        yield from self._rows("WHERE listed = 0", chunk)
+        yield from self._sent_rows("WHERE listed = 0", chunk)
 
     def mark_resent(self, records: Iterable[int]) -> None:
         with self._db:
             self._db.executemany("UPDATE sent SET resent = 1 WHERE record = ?",
                                  ((r,) for r in records))
 
-    def resent_count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM sent WHERE resent = 1").fetchone()[0])
-
     def listed_rows(self, chunk: int) -> Iterator[list[Row]]:
-        yield from self._rows("WHERE listed = 1", chunk)
+        yield from self._sent_rows("WHERE listed = 1", chunk)
 
-    def _rows(self, where: str, chunk: int) -> Iterator[list[Row]]:
+    def _sent_rows(self, where: str, chunk: int) -> Iterator[list[Row]]:
         # Keyset paging, a fresh query per chunk: the caller may write between chunks,
         # which an open SQLite cursor over the same table does not tolerate.
         after = 0

@@ -1,12 +1,18 @@
 """Wires the stages together; the only module that knows their order.
 
-    reader ─▶ normalize ─▶ rules ─▶ dedup ─▶ batcher ─▶ uploaders ─▶ journal ─▶ read-back
-                                              └── rejected / duplicate / failed ──▶ outcomes
+    reader ─▶ normalize ─▶ rules ─▶ dedup ─▶ resume filter ─▶ batcher ─▶ uploaders
+                                                                 │           │
+        journal ◀── outcomes ◀── rejected / duplicate ───────────┘     read-back
 
 Every stage is one task in one task group, connected by bounded memory object streams
 carrying batches of rows, so a slow uploader slows the reader and memory stays flat.
 Rules run before dedup so that ``duplicate_of`` always names a record that was itself
 accepted: a duplicate of a rejected row would otherwise never reach the list.
+
+Every outcome goes to the journal first; the output files are written from it at the
+end, in record order. A re-run after a crash re-reads the file (every stage is
+deterministic, so the dedup index comes back the same) and the resume filter drops the
+rows the journal has already settled.
 """
 
 from __future__ import annotations
@@ -35,20 +41,13 @@ from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
 from streamer.dedup import ExactDedup
 from streamer.dnc import DoNotCall
-from streamer.errors import ConfigError, HTTPStatusError
-from streamer.journal import Journal
+from streamer.errors import ConfigError, HTTPStatusError, Interrupted
+from streamer.journal import Journal, fingerprint_file
 from streamer.normalize import normalize_batch
 from streamer.reader import ColumnMap, CsvSource
-from streamer.reconcile import Verification, reconcile
+from streamer.reconcile import Verification, reconcile, settle_leftovers
 from streamer.records import Outcome, OutcomeKind, RowBatch
-from streamer.report import (
-    OutcomeWriter,
-    Report,
-    RowFileWriter,
-    Tally,
-    UploadStats,
-    write_report,
-)
+from streamer.report import OUTCOME_HEADER, Report, RowFileWriter, UploadStats, write_report
 from streamer.rules import CampaignRules
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
@@ -75,6 +74,7 @@ class Progress:
     rejected: int = 0
     failed: int = 0
     started: float = 0.0
+    resumed: bool = False
 
 
 async def _map_stage(
@@ -91,29 +91,52 @@ async def _map_stage(
                 batch = await anyio.to_thread.run_sync(transform, batch)
             else:
                 batch = transform(batch)
-            await send.send(batch)
+            if batch:
+                await send.send(batch)
+
+
+def _drop_settled(batch: RowBatch, settled: bytearray) -> RowBatch:
+    """The resume filter: rows an earlier run already decided or handed to CXone."""
+    size = len(settled)
+    return [row for row in batch if row.record > size or not settled[row.record - 1]]
 
 
 class _Run:
     """One run of the pipeline over one file."""
 
-    def __init__(self, path: Path, settings: Settings, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings,
+        progress: Progress | None,
+        stop: anyio.Event | None,
+    ) -> None:
         self.path = path
         self.settings = settings
         self.progress = progress or Progress()
+        self.stop = stop or anyio.Event()
         self.run_id = uuid.uuid4().hex
         self.out_dir = settings.output_dir(path)
         self.stats = UploadStats()
         self.verification = Verification()
         self.list_id: int | None = None
         self.list_name: str | None = None
-        self.journal: Journal | None = None
         self.dnc: DoNotCall | None = None
+        self.resumed = False
+        self._journal: Journal | None = None
+        self._sink: OutcomeSink | None = None
+        self._source: CsvSource | None = None
+
+    @property
+    def journal(self) -> Journal:
+        assert self._journal is not None, "the journal opens before any stage starts"
+        return self._journal
 
     async def execute(self, sink: OutcomeSink | None = None) -> Report:
         settings = self.settings
         started = time.monotonic()
         self.progress.started = started
+        self._sink = sink
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -124,88 +147,131 @@ class _Run:
                 open(self.out_dir / "audit.jsonl", "a", encoding="utf-8")  # noqa: ASYNC230, SIM115
             )
             log = audit_logger(audit_file, full_pii=settings.audit_full_pii, run_id=self.run_id)
-            source = await stack.enter_async_context(CsvSource(self.path, settings))
+            source = self._source = await stack.enter_async_context(
+                CsvSource(self.path, settings))
             assert source.columns is not None
-            if settings.dnc_file is not None:
-                self.dnc = await anyio.to_thread.run_sync(
-                    DoNotCall.load, settings.dnc_file, settings.default_region)
-                log.info("streamer.dnc_loaded", numbers=len(self.dnc),
-                         unreadable=self.dnc.unreadable)
-            rules = CampaignRules(
-                source.columns, required=settings.required_columns,
-                allowed_countries=settings.allowed_countries, dnc=self.dnc,
-                max_record_chars=settings.max_record_chars,
-            )
             self.progress.bytes_total = source.size
+            rules = await self._campaign_rules(source.columns, log)
+            await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
-                     dry_run=settings.dry_run, batch_size=settings.batch_size,
-                     concurrency=settings.concurrency, default_region=settings.default_region,
+                     resumed=self.resumed, dry_run=settings.dry_run,
+                     batch_size=settings.batch_size, concurrency=settings.concurrency,
+                     default_region=settings.default_region,
                      columns=list(source.columns.header))
             if settings.dry_run:
                 deliver = self._dry_run_delivery()
             else:
                 deliver = await self._cxone_delivery(stack, log)
-            writer = OutcomeWriter(self.out_dir / "outcomes.csv")
-            await writer.open()
-            stack.push_async_callback(writer.close)
-            rejected = RowFileWriter(self.out_dir / "rejected.csv",
-                                     (*source.columns.header, "record", "reason"))
-            failed = RowFileWriter(self.out_dir / "failed.csv",
-                                   (*source.columns.header, "record", "reason", "detail"))
-            for row_file in (rejected, failed):
-                await row_file.open()
-                stack.push_async_callback(row_file.close)
-            tally = Tally()
+            settled = self.journal.settled()
             send, receive = anyio.create_memory_object_stream[list[Outcome]](
                 settings.stream_buffer
             )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._stages, group, source, source.columns, rules, deliver,
-                                 send)
+                group.start_soon(self._stages, group, source, rules, settled, deliver, send)
                 async with receive:
                     async for outcomes in receive:
-                        tally.add(outcomes)
-                        await writer.write(outcomes)
-                        await rejected.write_rows(
-                            (*o.fields, o.record, o.reason) for o in outcomes
-                            if o.outcome is OutcomeKind.REJECTED)
-                        await failed.write_rows(
-                            (*o.fields, o.record, o.reason, o.detail) for o in outcomes
-                            if o.outcome is OutcomeKind.FAILED)
-                        self._count(outcomes, source)
-                        if sink is not None:
-                            await sink(outcomes)
-            await writer.commit()
-            await rejected.commit()
-            await failed.commit()
-            if self.journal is not None:
-                self.journal.remove()
-                self.journal = None
-            report = self._report(source, tally, time.monotonic() - started)
-            if settings.webhook_url:
-                report.webhook = await notify(
-                    settings.webhook_url, self._webhook_payload(report),
-                    secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
-                    attempts=settings.webhook_attempts, log=log,
-                )
-            await write_report(self.out_dir / "report.json", report)
-            log.info("streamer.run_finished", rows_read=report.rows_read,
-                     balanced=report.balanced, duration_s=report.duration_s,
-                     **report.outcomes)
+                        await self._collect(outcomes)
+            if self.stop.is_set():
+                log.warning("streamer.run_stopped", rows_read=source.rows_read,
+                            decided=self.journal.counts()[2])
+                raise Interrupted(
+                    f"stopped after {source.rows_read:,} rows; the journal in "
+                    f"{self.out_dir} keeps every decided row: run the same command again "
+                    "to resume")
+            report = await self._finish(source, time.monotonic() - started, log)
             return report
 
-    def _report(self, source: CsvSource, tally: Tally, duration: float) -> Report:
-        return Report(
+    async def _collect(self, outcomes: list[Outcome]) -> None:
+        """Where every outcome goes: the journal first, then the progress and the caller."""
+        self.journal.record_outcomes(outcomes)
+        self._count(outcomes)
+        if self._sink is not None:
+            await self._sink(outcomes)
+
+    async def _campaign_rules(
+        self, columns: ColumnMap, log: FilteringBoundLogger
+    ) -> CampaignRules:
+        settings = self.settings
+        if settings.dnc_file is not None:
+            self.dnc = await anyio.to_thread.run_sync(
+                DoNotCall.load, settings.dnc_file, settings.default_region)
+            log.info("streamer.dnc_loaded", numbers=len(self.dnc),
+                     unreadable=self.dnc.unreadable)
+        return CampaignRules(
+            columns, required=settings.required_columns,
+            allowed_countries=settings.allowed_countries, dnc=self.dnc,
+            max_record_chars=settings.max_record_chars,
+        )
+
+    async def _open_journal(self, stack: AsyncExitStack) -> None:
+        fingerprint = await anyio.to_thread.run_sync(fingerprint_file, self.path)
+        self._journal, self.resumed = Journal.open(
+            self.out_dir / "journal.sqlite3", fingerprint=fingerprint,
+            settings_key=self.settings.outcome_key(), restart=self.settings.restart,
+        )
+        self.progress.resumed = self.resumed
+        stack.callback(self._close_journal)
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+
+    async def _finish(
+        self, source: CsvSource, duration: float, log: FilteringBoundLogger
+    ) -> Report:
+        """Every row has its outcome: write the outputs from the journal, then the report."""
+        journal = self.journal
+        by_kind, by_reason, total = journal.counts()
+        await self._export(source.columns.header if source.columns else ())
+        report = Report(
             run_id=self.run_id, input=str(self.path), out_dir=str(self.out_dir),
-            dry_run=self.settings.dry_run, rows_read=source.rows_read,
-            outcomes={kind.value: tally.by_outcome.get(kind, 0) for kind in OutcomeKind},
-            reasons=dict(sorted(tally.by_reason.items())),
-            balanced=tally.balanced(source.rows_read), list_id=self.list_id,
-            list_name=self.list_name, job_ids=self.stats.job_ids,
+            dry_run=self.settings.dry_run, resumed=self.resumed, rows_read=source.rows_read,
+            outcomes={kind.value: by_kind.get(kind.value, 0) for kind in OutcomeKind},
+            reasons=by_reason,
+            balanced=journal.repeated == 0 and total == source.rows_read,
+            list_id=self.list_id, list_name=self.list_name, job_ids=self.stats.job_ids,
             upload=self.stats.summary(), verification=self.verification.summary(),
             duration_s=round(duration, 3),
             rows_per_second=round(source.rows_read / duration, 1) if duration else 0.0,
         )
+        journal.remove()
+        self._journal = None
+        settings = self.settings
+        if settings.webhook_url:
+            report.webhook = await notify(
+                settings.webhook_url, self._webhook_payload(report),
+                secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
+                attempts=settings.webhook_attempts, log=log,
+            )
+        await write_report(self.out_dir / "report.json", report)
+        log.info("streamer.run_finished", rows_read=report.rows_read,
+                 balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)
+        return report
+
+    async def _export(self, header: tuple[str, ...]) -> None:
+        """outcomes.csv, rejected.csv and failed.csv, in record order, each written whole."""
+        outcomes = RowFileWriter(self.out_dir / "outcomes.csv", OUTCOME_HEADER)
+        rejected = RowFileWriter(self.out_dir / "rejected.csv", (*header, "record", "reason"))
+        failed = RowFileWriter(self.out_dir / "failed.csv",
+                               (*header, "record", "reason", "detail"))
+        files = (outcomes, rejected, failed)
+        try:
+            for file in files:
+                await file.open()
+            for chunk in self.journal.outcomes():
+                await outcomes.write_rows(
+                    (o.record, o.outcome, o.reason or "",
+                     "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
+                    for o in chunk)
+                await rejected.write_rows((*o.fields, o.record, o.reason) for o in chunk
+                                          if o.outcome is OutcomeKind.REJECTED)
+                await failed.write_rows((*o.fields, o.record, o.reason, o.detail) for o in chunk
+                                        if o.outcome is OutcomeKind.FAILED)
+            for file in files:
+                await file.commit()
+        finally:
+            for file in files:
+                await file.close()
 
     def _webhook_payload(self, report: Report) -> dict[str, Any]:
         """What a CRM needs to react to the run; counts only, no personal data."""
@@ -217,10 +283,11 @@ class _Run:
             "report_path": str((self.out_dir / "report.json").resolve()),
         }
 
-    def _count(self, outcomes: list[Outcome], source: CsvSource) -> None:
+    def _count(self, outcomes: list[Outcome]) -> None:
         progress = self.progress
-        progress.rows_read = source.rows_read
-        progress.bytes_read = source.bytes_read
+        if self._source is not None:
+            progress.rows_read = self._source.rows_read
+            progress.bytes_read = self._source.bytes_read
         progress.sent = self.stats.rows_sent
         for outcome in outcomes:
             kind = outcome.outcome
@@ -237,17 +304,20 @@ class _Run:
         self,
         group: TaskGroup,
         source: CsvSource,
-        columns: ColumnMap,
         rules: CampaignRules,
+        settled: bytearray,
         deliver: Delivery,
         send_outcomes: MemoryObjectSendStream[list[Outcome]],
     ) -> None:
         settings = self.settings
+        columns = source.columns
+        assert columns is not None
         size = settings.stream_buffer
         read_out, normalize_in = anyio.create_memory_object_stream[RowBatch](size)
         normalize_out, rules_in = anyio.create_memory_object_stream[RowBatch](size)
         rules_out, dedup_in = anyio.create_memory_object_stream[RowBatch](size)
-        dedup_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
+        dedup_out, resume_in = anyio.create_memory_object_stream[RowBatch](size)
+        resume_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
         batch_out, deliver_in = anyio.create_memory_object_stream[UploadBatch](size)
         dedup = ExactDedup()
 
@@ -262,6 +332,8 @@ class _Run:
             group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
             group.start_soon(_map_stage, dedup_in, dedup_out, partial(
                 dedup.check_batch, by_external_id=columns.external_id is not None))
+            group.start_soon(_map_stage, resume_in, resume_out,
+                             partial(_drop_settled, settled=settled))
             group.start_soon(partial(
                 batch_rows, batch_in, batch_out, send_outcomes.clone(),
                 batch_size=settings.batch_size, header=settings.list_fields.upload_header,
@@ -269,21 +341,26 @@ class _Run:
             group.start_soon(deliver, deliver_in, send_outcomes.clone())
 
     async def _read(self, source: CsvSource, send: ObjectSendStream[RowBatch]) -> None:
+        """The first stage; a graceful stop ends the file here, and the rest drains."""
         async with send:
             async for batch in source.batches():
                 self.progress.rows_read = source.rows_read
                 self.progress.bytes_read = source.bytes_read
                 await send.send(batch)
+                if self.stop.is_set():
+                    return
 
     def _dry_run_delivery(self) -> Delivery:
         directory = self.out_dir / "batches"
         directory.mkdir(exist_ok=True)
-        for stale in directory.glob("batch-*.csv"):
-            stale.unlink()
+        if not self.resumed:
+            for stale in directory.glob("batch-*.csv"):
+                stale.unlink()
         return partial(write_batch_files, directory=directory)
 
     async def _cxone_delivery(self, stack: AsyncExitStack, log: FilteringBoundLogger) -> Delivery:
-        """Sign in, find or create the list; the delivery that uploads, then reconciles."""
+        """Sign in, find or create the list, settle a resumed run's leftovers; the delivery
+        that uploads, then reconciles."""
         settings = self.settings
         if settings.credentials is None:
             raise ConfigError(
@@ -302,15 +379,15 @@ class _Run:
             if error.status in (400, 401, 403):
                 raise ConfigError(f"CXone refused the credentials ({error})") from None
             raise
-        list_id, self.list_name, created = await self._resolve_list(client)
-        self.list_id = list_id
-        log.info("streamer.list_resolved", list_id=list_id, list_name=self.list_name,
-                 created=created)
+        list_id = await self._resolve_list(client, log)
+        fields = settings.list_fields
+        await settle_leftovers(
+            client=client, list_id=list_id, journal=self.journal, sink=self._collect,
+            chunk_rows=settings.chunk_rows,
+            external_id_field=fields.record_external_id_field, log=log,
+        )
         uploader = Uploader(client, list_id, settings, log, self.stats, rng=rng)
-        journal: Journal | None = None
-        if settings.verify:
-            journal = self.journal = Journal.fresh(self.out_dir / "journal.sqlite3")
-            stack.callback(self._close_journal)
+        journal = self.journal
 
         async def upload_then_reconcile(
             receive: MemoryObjectReceiveStream[UploadBatch],
@@ -328,51 +405,72 @@ class _Run:
                     "lowest": limiter.lowest, "highest": limiter.highest,
                     "maximum": limiter.maximum,
                 }
-                if journal is not None:
+                if settings.verify and not self.stop.is_set():
                     self.verification = await reconcile(
                         client=client, list_id=list_id, journal=journal, uploader=uploader,
                         send_outcomes=send_outcomes, batch_size=settings.batch_size,
-                        chunk_rows=settings.chunk_rows,
-                        header=settings.list_fields.upload_header,
-                        external_id_field=settings.list_fields.record_external_id_field,
+                        chunk_rows=settings.chunk_rows, header=fields.upload_header,
+                        external_id_field=fields.record_external_id_field,
                         resend_rounds=settings.resend_rounds, log=log,
                     )
 
         return upload_then_reconcile
 
-    def _close_journal(self) -> None:
-        if self.journal is not None:
-            self.journal.close()
-
-    async def _resolve_list(self, client: CXoneClient) -> tuple[int, str | None, bool]:
+    async def _resolve_list(self, client: CXoneClient, log: FilteringBoundLogger) -> int:
+        """The list to fill: by id, or found by name, or created; a resumed run keeps its own.
+        """
         settings = self.settings
+        remembered = self.journal.get("list_id")
+        created = False
         if settings.list_id is not None:
-            return settings.list_id, None, False
-        name = settings.target_list_name(self.path)
-        found = await client.find_list(name)
-        if found is not None:
-            return found, name, False
-        fields = settings.list_fields
-        list_id = await client.create_list(
-            name, external_id_column=fields.external_id_header,
-            phone_column=fields.phone_header, phone_field=fields.phone_field,
-            first_name_column=fields.first_name_header,
-            last_name_column=fields.last_name_header,
-        )
-        return list_id, name, True
+            list_id = settings.list_id
+        elif remembered is not None:
+            list_id = int(remembered)
+            self.list_name = settings.target_list_name(self.path)
+        else:
+            name = self.list_name = settings.target_list_name(self.path)
+            found = await client.find_list(name)
+            if found is None:
+                fields = settings.list_fields
+                found = await client.create_list(
+                    name, external_id_column=fields.external_id_header,
+                    phone_column=fields.phone_header, phone_field=fields.phone_field,
+                    first_name_column=fields.first_name_header,
+                    last_name_column=fields.last_name_header,
+                )
+                created = True
+            list_id = found
+        self.journal.put("list_id", str(list_id))
+        self.list_id = list_id
+        log.info("streamer.list_resolved", list_id=list_id, list_name=self.list_name,
+                 created=created)
+        return list_id
 
 
 async def run(
-    path: str | PathLike[str], settings: Settings, *, progress: Progress | None = None
+    path: str | PathLike[str],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    stop: anyio.Event | None = None,
 ) -> Report:
-    """Run the whole pipeline over ``path`` and return the reconciliation report."""
-    return await _Run(Path(path), settings, progress).execute()
+    """Run the whole pipeline over ``path`` and return the reconciliation report.
+
+    Setting ``stop`` ends the run gracefully: no more rows are read, uploads in flight
+    finish, and :class:`~streamer.errors.Interrupted` is raised; the same call resumes.
+    """
+    return await _Run(Path(path), settings, progress, stop).execute()
 
 
 async def stream(
-    path: str | PathLike[str], settings: Settings, *, progress: Progress | None = None
+    path: str | PathLike[str],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    stop: anyio.Event | None = None,
 ) -> AsyncIterator[Outcome]:
-    """Yield each row's outcome as soon as it is decided.
+    """Yield each row's outcome as soon as it is decided (on a resumed run: the rows this
+    run decides; ``outcomes.csv`` has them all).
 
     The pipeline runs in a task of its own, so the caller's code between iterations
     never runs inside the pipeline's cancel scope; leaving the loop early (``break``, an
@@ -380,7 +478,7 @@ async def stream(
     raised from the iteration after the outcomes decided before them.
     """
     send, receive = anyio.create_memory_object_stream[list[Outcome]](settings.stream_buffer)
-    pipeline = _Run(Path(path), settings, progress)
+    pipeline = _Run(Path(path), settings, progress, stop)
 
     async def produce() -> Report:
         async with send:

@@ -12,6 +12,7 @@ Only then do rows get their ``uploaded`` outcome.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -105,3 +106,32 @@ async def reconcile(
         await send_outcomes.send(row_outcomes(rows, OutcomeKind.UPLOADED))
     log.info("streamer.reconciled", list_id=list_id, **result.summary())
     return result
+
+
+async def settle_leftovers(
+    *,
+    client: CXoneClient,
+    list_id: int,
+    journal: Journal,
+    sink: Callable[[list[Outcome]], Awaitable[None]],
+    chunk_rows: int,
+    external_id_field: str,
+    log: FilteringBoundLogger,
+) -> int:
+    """On resume: rows an earlier run handed to CXone, checked before any is sent again.
+
+    The list is read back: rows it holds are ``uploaded``; the others are forgotten, so
+    this run sends them like any other row. Returns how many were found in the list.
+    """
+    waiting = journal.sent_count()
+    if not waiting:
+        return 0
+    await read_back(client, list_id, journal, external_id_field)
+    journal.mark_listed()
+    found = 0
+    for rows in journal.listed_rows(chunk_rows):
+        found += len(rows)
+        await sink(row_outcomes(rows, OutcomeKind.UPLOADED))
+    resend = journal.forget_missing()
+    log.info("streamer.resume_checked", waiting=waiting, in_list=found, to_send=resend)
+    return found

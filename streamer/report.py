@@ -7,7 +7,6 @@ import io
 import json
 import math
 import os
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,41 +15,10 @@ from typing import Any
 import aiofiles
 import anyio
 
-from streamer.records import Outcome, OutcomeKind
+from streamer.records import OutcomeKind
 from streamer.safety import neutralize
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
-
-
-class Tally:
-    """Counts outcomes, and checks that no record is given two of them."""
-
-    def __init__(self) -> None:
-        self.by_outcome: Counter[str] = Counter()
-        self.by_reason: Counter[str] = Counter()
-        self.repeated = 0
-        self._seen = bytearray()  # one byte per record: cheap next to the rows themselves
-
-    def add(self, outcomes: list[Outcome]) -> None:
-        seen = self._seen
-        for outcome in outcomes:
-            index = outcome.record - 1
-            if index >= len(seen):
-                seen.extend(bytes(max(index + 1 - len(seen), len(seen))))
-            if seen[index]:
-                self.repeated += 1
-            seen[index] = 1
-            self.by_outcome[outcome.outcome] += 1
-            if outcome.reason is not None:
-                self.by_reason[outcome.reason] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_outcome.values())
-
-    def balanced(self, rows_read: int) -> bool:
-        """Every record read has exactly one outcome."""
-        return self.repeated == 0 and self.total == rows_read
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -101,6 +69,7 @@ class Report:
     input: str
     out_dir: str
     dry_run: bool
+    resumed: bool
     rows_read: int
     outcomes: dict[str, int]
     reasons: dict[str, int]
@@ -169,17 +138,3 @@ class RowFileWriter:
         """Close without committing (the run failed): the ``.part`` file stays for a look."""
         if self._file is not None and not self._file.closed:
             await self._file.close()
-
-
-class OutcomeWriter(RowFileWriter):
-    """``outcomes.csv``: one line per input record."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, OUTCOME_HEADER)
-
-    async def write(self, outcomes: list[Outcome]) -> None:
-        await self.write_rows(
-            (o.record, o.outcome, o.reason or "",
-             "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
-            for o in outcomes
-        )

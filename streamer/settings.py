@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,6 +217,7 @@ class Settings:
     upload: UploadOptions = field(default_factory=UploadOptions)
     list_fields: ListFields = field(default_factory=ListFields)
     verify: bool = True
+    restart: bool = False
     audit_full_pii: bool = False
     resend_rounds: int = 2
     webhook_url: str | None = None
@@ -270,6 +272,28 @@ class Settings:
             raise ConfigError("webhook timeout must be positive and attempts at least 1")
         if self.webhook_url is not None:
             require_safe_url(self.webhook_url)
+
+    def outcome_key(self) -> str:
+        """The settings that decide rows' outcomes, as one string: a run may only resume
+        with the same (concurrency, retries or the webhook may change between tries)."""
+        dnc = self.dnc_file
+        return json.dumps({
+            "delimiter": self.delimiter, "encoding": self.encoding,
+            "has_header": self.has_header, "column_names": self.column_names,
+            "columns": [getattr(self.columns, f) for f in self.columns.__slots__],
+            "default_region": self.default_region, "invalid_email": self.invalid_email,
+            "required_columns": self.required_columns,
+            "allowed_countries": sorted(self.allowed_countries or ()),
+            "dnc": [str(dnc), dnc.stat().st_size, dnc.stat().st_mtime_ns]
+            if dnc is not None and dnc.exists() else None,
+            "max_record_chars": self.max_record_chars, "dry_run": self.dry_run,
+            "list": [self.list_name, self.list_id],
+            "list_fields": [getattr(self.list_fields, f) for f in self.list_fields.__slots__],
+            "verify": self.verify,
+            # Another tenant is another run, whatever the file.
+            "tenant": [self.credentials.issuer, self.credentials.api_base]
+            if self.credentials is not None else None,
+        }, sort_keys=True)
 
     def output_dir(self, input_path: Path) -> Path:
         """``--out``, or ``streamer-out/<file stem>/`` beside the current directory."""

@@ -78,21 +78,24 @@ class Uploader:
         self,
         receive: ObjectReceiveStream[UploadBatch],
         send_outcomes: ObjectSendStream[list[Outcome]],
-        journal: Journal | None,
+        journal: Journal,
     ) -> None:
         """One worker: send batches until the stream ends.
 
-        With a journal, rows CXone took are recorded there for read-back to decide;
-        without one, a completed job makes its rows ``uploaded`` at once.
+        Rows enter the journal before their upload starts, so whatever happens next a
+        resumed run knows they may be in the list. With read-back on, the rows CXone took
+        wait there for it; without, a completed job makes them ``uploaded`` at once.
         """
+        verify = self._settings.verify
         async with receive, send_outcomes:
             async for batch in receive:
+                journal.record_sending(batch.batch_id, batch.rows)
                 result = await self.send(batch)
                 if result.failure is not None:
                     await send_outcomes.send(row_outcomes(
                         batch.rows, OutcomeKind.FAILED, result.failure, result.detail))
-                elif journal is not None:
-                    journal.record_sent(batch.batch_id, batch.rows)
+                elif verify:
+                    continue
                 elif result.confirmed:
                     await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.UPLOADED))
                 else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
 
 import aiohttp
+import anyio
 
 import streamer
 from streamer import Sandbox, SandboxConfig
@@ -118,7 +120,7 @@ async def test_jobs_complete_only_after_their_delay() -> None:
         assert [r async for r in client.list_records(list_id)] == []
         deadline = time.monotonic() + 5
         while not (await client.job(job_id)).is_complete and time.monotonic() < deadline:
-            await __import__("anyio").sleep(0.05)
+            await anyio.sleep(0.05)
         assert [r["externalId"] async for r in client.list_records(list_id)] == ["A"]
 
 
@@ -148,3 +150,31 @@ async def test_the_same_seed_gives_the_same_faults() -> None:
     assert first != other
     assert {500, 503} <= set(first) and 200 in first
     assert first_stats["resets"] > 0
+
+
+async def test_the_fault_mix_loses_and_duplicates_nothing_and_leaks_no_secret(
+    tmp_path: Path,
+) -> None:
+    config = SandboxConfig(throttle_rate=0.10, retry_after_s=1, error_rate=0.02,
+                           reset_rate=0.01, token_ttl=5, seed=21,
+                           client_secret="cl13nt-s3cr3t", access_key_secret="acc3ss-s3cr3t")
+    async with Sandbox(config) as sandbox:
+        report = await streamer.run(SAMPLE, settings_for(sandbox, tmp_path / "out",
+                                                         batch_size=100))
+        assert report.list_id is not None
+        in_list = await stored_ids(sandbox, report.list_id)
+        # And a run stopped half-way, whose journal stays behind.
+        stop = anyio.Event()
+        stop.set()
+        with contextlib.suppress(streamer.Interrupted):
+            await streamer.run(SAMPLE, settings_for(sandbox, tmp_path / "stopped",
+                                                    chunk_rows=200), stop=stop)
+    assert report.failed == 0 and report.balanced
+    assert in_list == uploaded_ids(tmp_path / "out")
+    assert len(in_list) == len(set(in_list)) == report.outcomes["uploaded"]
+    assert report.upload["throttled"] > 0 and report.upload["retries"] > 0
+    assert (tmp_path / "stopped" / "journal.sqlite3").exists()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"cl13nt-s3cr3t" not in data and b"acc3ss-s3cr3t" not in data, path
