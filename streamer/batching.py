@@ -86,7 +86,7 @@ def decided_outcome(row: Row) -> Outcome:
         return Outcome(row.record, OutcomeKind.DUPLICATE, row.reason, row.duplicate_of,
                        row.external_id)
     return Outcome(row.record, OutcomeKind.REJECTED, row.reason, None, row.external_id,
-                   tuple(row.fields))
+                   tuple(row.fields), row.detail)
 
 
 async def batch_rows(

@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "country, else the phone's)")
     rules.add_argument("--dnc", type=Path, metavar="FILE",
                        help="do-not-call file: one number per line, in any format")
+    rules.add_argument("--dnc-group", type=_positive_int, action="append", default=[],
+                       metavar="ID", help="a CXone DNC group (by id) whose numbers are not "
+                       "called; repeatable, read-only")
+    rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
+                       help="a CXone DNC group by name; repeatable")
     rules.add_argument("--max-record-chars", type=_positive_int, default=512, metavar="N",
                        help="longest record as uploaded, at most CXone's 512 (default: 512)")
     upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
@@ -180,9 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help="share of upload jobs that end cancelled (default: 0)")
     sandbox.add_argument("--lose-rate", type=_share, default=0.0, metavar="P",
                          help="share of records a completed job silently drops (default: 0)")
+    sandbox.add_argument("--dnc-group-file", action="append", default=[], metavar="NAME=FILE",
+                         help="serve a DNC group NAME with the numbers in FILE (one per line, "
+                         "optionally ,YYYY-MM-DD expiry); repeatable")
     sandbox.add_argument("--seed", type=int, default=0, help="seed for the faults (default: 0)")
     sandbox.set_defaults(handler=_sandbox)
     return parser
+
+
+def _dnc_group_file(spec: str) -> tuple[str, Path]:
+    name, equals, file = spec.partition("=")
+    if not equals or not name or not Path(file).is_file():
+        raise ConfigError(f"--dnc-group-file wants NAME=FILE with an existing file, not {spec!r}")
+    return name, Path(file)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -211,6 +226,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         allowed_countries=(frozenset(c.upper() for c in _names(args.allowed_countries))
                            if args.allowed_countries else None),
         dnc_file=args.dnc,
+        dnc_groups=tuple(args.dnc_group),
+        dnc_group_names=tuple(args.dnc_group_name),
         max_record_chars=args.max_record_chars,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
@@ -310,6 +327,7 @@ async def _sandbox(args: argparse.Namespace) -> int:
         throttle_rate=args.throttle_rate, error_rate=args.error_rate,
         reset_rate=args.reset_rate, latency_ms=args.latency_ms, job_delay_ms=args.job_delay_ms,
         cancel_rate=args.cancel_rate, lose_rate=args.lose_rate, seed=args.seed,
+        dnc_groups=tuple(_dnc_group_file(spec) for spec in args.dnc_group_file),
     )
     sandbox = Sandbox(config)
     try:

@@ -1,57 +1,107 @@
-"""The do-not-call list: numbers read from a file into a compact sorted array.
+"""The do-not-call set: numbers from a file and from the tenant's DNC groups, compact.
 
-Each number costs 8 bytes (its E.164 digits as one integer) instead of the ~100 of a
-string in a set, so a list of millions loads into tens of megabytes.
+Each number costs 8 bytes, its E.164 digits and the index of where it came from packed
+in one integer of a sorted array, instead of ~100 bytes for a string in a set; a list
+of millions loads into tens of megabytes and is searched by bisection.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import AsyncIterable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from streamer.errors import InputError
+from streamer.errors import ConfigError, InputError
 from streamer.normalize import normalize_phone
+
+_SOURCE_BITS = 8  # E.164 has at most 15 digits (< 2**50): 8 bits to spare in an int64
+_MAX_SOURCES = 1 << _SOURCE_BITS
 
 
 class DoNotCall:
-    """A set of E.164 numbers; ``"+14155552671" in dnc``."""
+    """E.164 numbers never to call, each with where it came from."""
 
-    def __init__(self, numbers: array[int], unreadable: int = 0) -> None:
-        self._numbers = numbers
+    def __init__(self, keys: array[int], sources: list[str], unreadable: int) -> None:
+        self._keys = keys
+        self.sources = sources
         self.unreadable = unreadable
 
-    @classmethod
-    def load(cls, path: Path, default_region: str) -> DoNotCall:
-        """One number per line in any format, read as phones in ``default_region`` are.
+    def __len__(self) -> int:
+        return len(self._keys)
 
-        Blank lines and ``#`` comments are skipped; lines that are not valid numbers are
-        counted in ``unreadable`` rather than stopping the run.
-        """
-        numbers = array("q")
-        unreadable = 0
+    def source_of(self, e164: str) -> str | None:
+        """Where ``e164`` is listed (e.g. ``DNC group 12 (Internal)``), or ``None``."""
+        if not e164.startswith("+"):
+            return None
+        number = int(e164[1:])
+        index = bisect_left(self._keys, number << _SOURCE_BITS)
+        if index < len(self._keys) and self._keys[index] >> _SOURCE_BITS == number:
+            return self.sources[self._keys[index] & (_MAX_SOURCES - 1)]
+        return None
+
+    def __contains__(self, e164: object) -> bool:
+        return isinstance(e164, str) and self.source_of(e164) is not None
+
+
+class DoNotCallBuilder:
+    """Gathers numbers from every source, then sorts them once into a :class:`DoNotCall`."""
+
+    def __init__(self, default_region: str) -> None:
+        self._region = default_region
+        self._keys = array("q")
+        self._sources: list[str] = []
+        self.unreadable = 0
+
+    def _source(self, label: str) -> int:
+        if len(self._sources) >= _MAX_SOURCES:
+            raise ConfigError(f"at most {_MAX_SOURCES} do-not-call sources")
+        self._sources.append(label)
+        return len(self._sources) - 1
+
+    def _add(self, raw: str, source: int) -> None:
+        e164 = normalize_phone(raw, self._region)
+        if e164 is None:
+            self.unreadable += 1
+        else:
+            self._keys.append(int(e164[1:]) << _SOURCE_BITS | source)
+
+    def add_file(self, path: Path) -> None:
+        """One number per line in any format; blank lines and ``#`` comments skipped;
+        lines that are not valid numbers counted in ``unreadable``."""
+        source = self._source(f"file {path.name}")
         try:
             with open(path, encoding="utf-8-sig", errors="replace") as file:
                 for line in file:
                     text = line.strip()
-                    if not text or text.startswith("#"):
-                        continue
-                    e164 = normalize_phone(text.split(",")[0], default_region)
-                    if e164 is None:
-                        unreadable += 1
-                    else:
-                        numbers.append(int(e164[1:]))
+                    if text and not text.startswith("#"):
+                        self._add(text.split(",")[0], source)
         except OSError as error:
             raise InputError(f"--dnc {path}: {error.strerror}") from None
-        ordered = array("q", sorted(numbers))  # repeats do no harm to bisect
-        return cls(ordered, unreadable)
 
-    def __len__(self) -> int:
-        return len(self._numbers)
+    async def add_group(
+        self, label: str, records: AsyncIterable[dict[str, object]], *, today: str | None = None
+    ) -> int:
+        """A DNC group's records; entries whose ``expiredDate`` has passed do not count.
+        Returns how many were skipped as expired."""
+        source = self._source(label)
+        today = today or datetime.now(UTC).date().isoformat()
+        expired = 0
+        async for record in records:
+            until = str(record.get("expiredDate") or "")
+            if until and until[:10] < today:
+                expired += 1
+                continue
+            self._add(str(record.get("phoneNumber") or ""), source)
+        return expired
 
-    def __contains__(self, e164: object) -> bool:
-        if not isinstance(e164, str) or not e164.startswith("+"):
-            return False
-        key = int(e164[1:])
-        index = bisect_left(self._numbers, key)
-        return index < len(self._numbers) and self._numbers[index] == key
+    def build(self) -> DoNotCall:
+        return DoNotCall(array("q", sorted(self._keys)), self._sources, self.unreadable)
+
+    @classmethod
+    def from_file(cls, path: Path, default_region: str) -> DoNotCall:
+        builder = cls(default_region)
+        builder.add_file(path)
+        return builder.build()
+

@@ -40,7 +40,7 @@ from streamer.audit import audit_logger
 from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
 from streamer.dedup import ExactDedup
-from streamer.dnc import DoNotCall
+from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
 from streamer.journal import Journal, fingerprint_file
 from streamer.normalize import normalize_batch
@@ -126,6 +126,7 @@ class _Run:
         self._journal: Journal | None = None
         self._sink: OutcomeSink | None = None
         self._source: CsvSource | None = None
+        self._rng = random.Random()
 
     @property
     def journal(self) -> Journal:
@@ -151,17 +152,20 @@ class _Run:
                 CsvSource(self.path, settings))
             assert source.columns is not None
             self.progress.bytes_total = source.size
-            rules = await self._campaign_rules(source.columns, log)
+            client = None
+            if not settings.dry_run or settings.wants_dnc_groups:
+                client = await self._connect(stack, log)
+            rules = await self._campaign_rules(source.columns, client, log)
             await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                      resumed=self.resumed, dry_run=settings.dry_run,
                      batch_size=settings.batch_size, concurrency=settings.concurrency,
                      default_region=settings.default_region,
                      columns=list(source.columns.header))
-            if settings.dry_run:
+            if client is None or settings.dry_run:
                 deliver = self._dry_run_delivery()
             else:
-                deliver = await self._cxone_delivery(stack, log)
+                deliver = await self._cxone_delivery(client, log)
             settled = self.journal.settled()
             send, receive = anyio.create_memory_object_stream[list[Outcome]](
                 settings.stream_buffer
@@ -189,19 +193,46 @@ class _Run:
             await self._sink(outcomes)
 
     async def _campaign_rules(
-        self, columns: ColumnMap, log: FilteringBoundLogger
+        self, columns: ColumnMap, client: CXoneClient | None, log: FilteringBoundLogger
     ) -> CampaignRules:
+        """The rules, with the do-not-call set from --dnc and the tenant's DNC groups."""
         settings = self.settings
-        if settings.dnc_file is not None:
-            self.dnc = await anyio.to_thread.run_sync(
-                DoNotCall.load, settings.dnc_file, settings.default_region)
-            log.info("streamer.dnc_loaded", numbers=len(self.dnc),
+        if settings.dnc_file is not None or settings.wants_dnc_groups:
+            builder = DoNotCallBuilder(settings.default_region)
+            if settings.dnc_file is not None:
+                await anyio.to_thread.run_sync(builder.add_file, settings.dnc_file)
+            if settings.wants_dnc_groups:
+                assert client is not None  # connected because the groups are wanted
+                await self._add_dnc_groups(builder, client, log)
+            self.dnc = await anyio.to_thread.run_sync(builder.build)
+            log.info("streamer.dnc_loaded", numbers=len(self.dnc), sources=self.dnc.sources,
                      unreadable=self.dnc.unreadable)
         return CampaignRules(
             columns, required=settings.required_columns,
             allowed_countries=settings.allowed_countries, dnc=self.dnc,
             max_record_chars=settings.max_record_chars,
         )
+
+    async def _add_dnc_groups(
+        self, builder: DoNotCallBuilder, client: CXoneClient, log: FilteringBoundLogger
+    ) -> None:
+        settings = self.settings
+        groups = {int(g["dncGroupId"]): str(g.get("dncGroupName") or "")
+                  for g in await client.dnc_groups()}
+        wanted = list(settings.dnc_groups)
+        by_name = {name: group_id for group_id, name in groups.items()}
+        for name in settings.dnc_group_names:
+            if name not in by_name:
+                raise ConfigError(f"no DNC group named {name!r}; the tenant has: "
+                                  f"{', '.join(sorted(by_name)) or 'none'}")
+            wanted.append(by_name[name])
+        for group_id in dict.fromkeys(wanted):
+            if group_id not in groups:
+                raise ConfigError(f"no DNC group {group_id}; the tenant has: "
+                                  f"{', '.join(map(str, sorted(groups))) or 'none'}")
+            label = f"DNC group {group_id} ({groups[group_id]})"
+            expired = await builder.add_group(label, client.dnc_records(group_id))
+            log.info("streamer.dnc_group_read", group_id=group_id, expired=expired)
 
     async def _open_journal(self, stack: AsyncExitStack) -> None:
         fingerprint = await anyio.to_thread.run_sync(fingerprint_file, self.path)
@@ -251,7 +282,8 @@ class _Run:
     async def _export(self, header: tuple[str, ...]) -> None:
         """outcomes.csv, rejected.csv and failed.csv, in record order, each written whole."""
         outcomes = RowFileWriter(self.out_dir / "outcomes.csv", OUTCOME_HEADER)
-        rejected = RowFileWriter(self.out_dir / "rejected.csv", (*header, "record", "reason"))
+        rejected = RowFileWriter(self.out_dir / "rejected.csv",
+                                 (*header, "record", "reason", "detail"))
         failed = RowFileWriter(self.out_dir / "failed.csv",
                                (*header, "record", "reason", "detail"))
         files = (outcomes, rejected, failed)
@@ -263,8 +295,8 @@ class _Run:
                     (o.record, o.outcome, o.reason or "",
                      "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
                     for o in chunk)
-                await rejected.write_rows((*o.fields, o.record, o.reason) for o in chunk
-                                          if o.outcome is OutcomeKind.REJECTED)
+                await rejected.write_rows((*o.fields, o.record, o.reason, o.detail)
+                                          for o in chunk if o.outcome is OutcomeKind.REJECTED)
                 await failed.write_rows((*o.fields, o.record, o.reason, o.detail) for o in chunk
                                         if o.outcome is OutcomeKind.FAILED)
             for file in files:
@@ -358,27 +390,33 @@ class _Run:
                 stale.unlink()
         return partial(write_batch_files, directory=directory)
 
-    async def _cxone_delivery(self, stack: AsyncExitStack, log: FilteringBoundLogger) -> Delivery:
-        """Sign in, find or create the list, settle a resumed run's leftovers; the delivery
-        that uploads, then reconciles."""
+    async def _connect(self, stack: AsyncExitStack, log: FilteringBoundLogger) -> CXoneClient:
+        """A client signed in to the tenant (or the sandbox)."""
         settings = self.settings
         if settings.credentials is None:
             raise ConfigError(
                 "no CXone credentials: set CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, "
-                "CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET, or use --dry-run"
+                "CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET"
+                + ("" if settings.dry_run else ", or use --dry-run")
             )
         session = await stack.enter_async_context(aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.retry.timeout),
         ))
-        rng = random.Random()
         client = CXoneClient(session, settings.credentials, api_version=settings.api_version,
-                             retry=settings.retry, rng=rng, log=log)
+                             retry=settings.retry, rng=self._rng, log=log)
         try:
             await client.connect()
         except HTTPStatusError as error:
             if error.status in (400, 401, 403):
                 raise ConfigError(f"CXone refused the credentials ({error})") from None
             raise
+        return client
+
+    async def _cxone_delivery(self, client: CXoneClient, log: FilteringBoundLogger) -> Delivery:
+        """Find or create the list, settle a resumed run's leftovers; the delivery that
+        uploads, then reconciles."""
+        settings = self.settings
+        rng = self._rng
         list_id = await self._resolve_list(client, log)
         fields = settings.list_fields
         await settle_leftovers(

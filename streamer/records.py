@@ -63,7 +63,8 @@ REASON_HELP: dict[ReasonCode, str] = {
     "names it, e.g. missing_email); fill it in",
     ReasonCode.COUNTRY_NOT_ALLOWED: "the row's country (or, without a country column, the "
     "phone's) is not in --allowed-countries; leave it out of this campaign",
-    ReasonCode.DO_NOT_CALL: "the number is on the --dnc list; never call it",
+    ReasonCode.DO_NOT_CALL: "the number is on the --dnc list or a --dnc-group (named in the "
+    "detail column); never call it",
     ReasonCode.RECORD_TOO_LONG: "the record as uploaded is over the character limit "
     "(--max-record-chars, CXone's 512 by default); shorten the names",
     ReasonCode.SAME_PHONE: "an earlier record has the same number (E.164); nothing to do",
@@ -90,6 +91,7 @@ class Row:
 
     __slots__ = (
         "country",
+        "detail",
         "duplicate_of",
         "email",
         "external_id",
@@ -113,6 +115,7 @@ class Row:
         self.region = ""  # the region the phone number rings in
         self.external_id = ""
         self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
+        self.detail = ""  # more about the reason, e.g. which DNC group listed the number
         self.duplicate_of: int | None = None
 
     def __repr__(self) -> str:
@@ -131,7 +134,8 @@ class Outcome:
     external_id: str = ""
     #: The row's fields as read, for rejected and failed rows (to fix and feed again).
     fields: tuple[str, ...] = ()
-    #: For failed rows, what the server said (e.g. "HTTP 400: ...").
+    #: More about the reason: for failed rows what the server said ("HTTP 400: ..."),
+    #: for do_not_call which list or DNC group holds the number.
     detail: str = ""
 
 

@@ -77,8 +77,8 @@ class CampaignRules:
                 row.external_id = derive_external_id(row.phone)
             if self._allowed is not None and (row.country or row.region) not in self._allowed:
                 row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
-            elif self._dnc is not None and row.phone in self._dnc:
-                row.reason = ReasonCode.DO_NOT_CALL
+            elif self._dnc is not None and (listed := self._dnc.source_of(row.phone)):
+                row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
             elif record_chars(upload_fields(row)) > self._max_chars:
                 row.reason = ReasonCode.RECORD_TOO_LONG
         return batch

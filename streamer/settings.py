@@ -203,6 +203,8 @@ class Settings:
     required_columns: tuple[str, ...] = ()
     allowed_countries: frozenset[str] | None = None
     dnc_file: Path | None = None
+    dnc_groups: tuple[int, ...] = ()
+    dnc_group_names: tuple[str, ...] = ()
     max_record_chars: int = MAX_RECORD_CHARS
     batch_size: int = 5_000
     concurrency: int = 4
@@ -273,6 +275,10 @@ class Settings:
         if self.webhook_url is not None:
             require_safe_url(self.webhook_url)
 
+    @property
+    def wants_dnc_groups(self) -> bool:
+        return bool(self.dnc_groups or self.dnc_group_names)
+
     def outcome_key(self) -> str:
         """The settings that decide rows' outcomes, as one string: a run may only resume
         with the same (concurrency, retries or the webhook may change between tries)."""
@@ -286,6 +292,7 @@ class Settings:
             "allowed_countries": sorted(self.allowed_countries or ()),
             "dnc": [str(dnc), dnc.stat().st_size, dnc.stat().st_mtime_ns]
             if dnc is not None and dnc.exists() else None,
+            "dnc_groups": [sorted(self.dnc_groups), sorted(self.dnc_group_names)],
             "max_record_chars": self.max_record_chars, "dry_run": self.dry_run,
             "list": [self.list_name, self.list_id],
             "list_fields": [getattr(self.list_fields, f) for f in self.list_fields.__slots__],

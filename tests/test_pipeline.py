@@ -214,7 +214,8 @@ async def test_a_mid_file_problem_stops_the_run_with_an_input_error(
     path.write_bytes(b"phone\n" + good.encode() + b"\xff\xfe\n")
     with pytest.RaisesGroup(pytest.RaisesExc(streamer.InputError, match="not UTF-8"),
                             flatten_subgroups=True):
-        await streamer.run(path, settings_for(sandbox, tmp_path / "out", chunk_rows=10))
+        await streamer.run(path, settings_for(sandbox, tmp_path / "out", chunk_rows=10,
+                                              encoding="utf-8"))
     assert not (tmp_path / "out" / "outcomes.csv").exists()
 
 

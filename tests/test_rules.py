@@ -9,7 +9,7 @@ import pytest
 
 import streamer
 from streamer import InputError
-from streamer.dnc import DoNotCall
+from streamer.dnc import DoNotCallBuilder
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 
@@ -26,9 +26,10 @@ async def test_dnc_numbers_in_any_format_are_not_called(
     path = write_csv([["phone"], ["+14155552671"], ["415.555.2672"], ["1 415 555 2673"]])
     await streamer.run(path, settings_for(None, tmp_path / "out", dry_run=True, dnc_file=dnc))
     assert reasons(tmp_path / "out") == {1: "do_not_call", 2: "", 3: "do_not_call"}
-    loaded = DoNotCall.load(dnc, "US")
+    loaded = DoNotCallBuilder.from_file(dnc, "US")
     assert (len(loaded), loaded.unreadable) == (2, 1)
     assert "+14155552672" not in loaded and "garbage" not in loaded
+    assert loaded.source_of("+14155552671") == "file dnc.txt"
 
 
 async def test_only_allowed_countries_are_called(tmp_path: Path, write_csv: WriteCsv) -> None:
@@ -94,9 +95,9 @@ async def test_rejected_rows_are_written_as_read_to_fix_and_feed_again(
     await streamer.run(path, settings_for(None, tmp_path / "out", dry_run=True))
     with open(tmp_path / "out" / "rejected.csv", encoding="utf-8", newline="") as file:
         written = list(csv.reader(file))
-    assert written == [["First Name", "Phone", "Email", "record", "reason"],
-                       ["Bob", "12", "bob@example.com", "2", "invalid_phone"],
-                       ["Cy, Jr", "(415) 555-2673", "cy@", "3", "invalid_email"]]
+    assert written == [["First Name", "Phone", "Email", "record", "reason", "detail"],
+                       ["Bob", "12", "bob@example.com", "2", "invalid_phone", ""],
+                       ["Cy, Jr", "(415) 555-2673", "cy@", "3", "invalid_email", ""]]
     # Fixed and fed back, the rejected rows go through.
     fixed = write_csv([written[0][:3], ["Bob", "(415) 555-2682", "bob@example.com"],
                        ["Cy, Jr", "(415) 555-2673", "cy@example.com"]], name="fixed.csv")

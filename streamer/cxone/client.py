@@ -355,6 +355,31 @@ class CXoneClient:
                 return
 
 
+    # -- do-not-call groups (read only: suppression never writes back) -------------------
+
+    async def dnc_groups(self) -> list[dict[str, Any]]:
+        """The tenant's DNC groups (``dncGroupId``, ``dncGroupName``, ...)."""
+        answer = await self._retrying(partial(self.request, "GET", "/dnc-groups"))
+        result = answer.get("resultSet") or {}
+        return list(result.get("dncGroups") or [])
+
+    async def dnc_records(self, group_id: int) -> AsyncIterator[dict[str, Any]]:
+        """Every record of one DNC group (``phoneNumber``, ``expiredDate``), paged."""
+        skip = 0
+        while True:
+            params: dict[str, str | int] = {"skip": skip, "top": MAX_PAGE_SIZE}
+            answer = await self._retrying(
+                partial(self.request, "GET", f"/dnc-groups/{group_id}/records", params=params)
+            )
+            result = answer.get("resultSet") or {}
+            records = result.get("dncRecords") or []
+            for record in records:
+                yield record
+            skip += len(records)
+            if not records or skip >= int(result.get("totalRecords") or 0):
+                return
+
+
 def _truthy(value: Any) -> bool:
     """CXone's booleans arrive as JSON booleans or as strings."""
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")

@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -69,6 +70,8 @@ class SandboxConfig:
     #: Share of records a completed job silently does not store (read-back catches them).
     lose_rate: float = 0.0
     seed: int = 0
+    #: DNC groups to serve: (name, file of "number[,expiredDate]" lines).
+    dnc_groups: tuple[tuple[str, Path], ...] = ()
     max_records_per_file: int = MAX_RECORDS_PER_FILE
     max_file_bytes: int = MAX_FILE_BYTES
     max_record_chars: int = MAX_RECORD_CHARS
@@ -96,6 +99,13 @@ class _Job:
     complete: bool = False
     cancelled: bool = False
     completed: str = ""
+
+
+@dataclass(slots=True)
+class _DncGroup:
+    group_id: int
+    name: str
+    records: list[dict[str, str | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -130,6 +140,14 @@ class Sandbox:
         self._jobs: dict[int, _Job] = {}
         self._next_list_id = 1001
         self._next_job_id = 5001
+        self._dnc_groups: dict[int, _DncGroup] = {}
+        for name, path in self.config.dnc_groups:
+            group_id = self.add_dnc_group(name)
+            for line in path.read_text(encoding="utf-8").splitlines():
+                number, _, until = line.strip().partition(",")
+                if number and not number.startswith("#"):
+                    self._dnc_groups[group_id].records.append(
+                        {"phoneNumber": number.strip(), "expiredDate": until.strip() or None})
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.records_received = 0
         self.records_lost = 0
@@ -162,6 +180,11 @@ class Sandbox:
                               self._authed(self._delete_list))
         app.router.add_post(f"{api}/lists/call-lists/{{listId:\\d+}}/upload",
                             self._authed(self._upload))
+        app.router.add_get(f"{api}/dnc-groups", self._authed(self._get_dnc_groups))
+        app.router.add_get(f"{api}/dnc-groups/{{groupId:\\d+}}/records",
+                           self._authed(self._get_dnc_records))
+        app.router.add_post(f"{api}/dnc-groups/{{groupId:\\d+}}/records",
+                            self._authed(self._add_dnc_records))
         app.router.add_get("/sandbox/stats", self._stats)
         app.router.add_get("/sandbox/lists/{listId:\\d+}/records", self._stored_records)
         # A stand-in CRM, so webhook calls can be tested against a real server too.
@@ -516,6 +539,51 @@ class Sandbox:
         return web.json_response({
             "businessUnitId": 4_000_001, "lastPollTime": _now_iso(), "totalRecords": len(jobs),
             "uploadJobs": [self._job_json(job) for job in jobs[skip : skip + top]],
+        })
+
+    # -- do-not-call groups -------------------------------------------------------------
+
+    def add_dnc_group(self, name: str) -> int:
+        """A new, empty DNC group (CXone's API has no call for this; the admin UI does)."""
+        group_id = 7001 + len(self._dnc_groups)
+        self._dnc_groups[group_id] = _DncGroup(group_id, name)
+        return group_id
+
+    def _group(self, request: web.Request) -> _DncGroup:
+        group = self._dnc_groups.get(int(request.match_info["groupId"]))
+        if group is None:
+            raise web.HTTPNotFound(text='{"error": "no such DNC group"}',
+                                   content_type="application/json")
+        return group
+
+    async def _get_dnc_groups(self, request: web.Request) -> web.Response:
+        groups = [{"dncGroupId": g.group_id, "dncGroupName": g.name,
+                   "dncGroupDescription": "", "recordCount": len(g.records), "isActive": True}
+                  for g in self._dnc_groups.values()]
+        return web.json_response({"resultSet": {"totalGroups": len(groups),
+                                                "dncGroups": groups}})
+
+    async def _get_dnc_records(self, request: web.Request) -> web.Response:
+        group = self._group(request)
+        skip, top = _paging(request)
+        return web.json_response({"resultSet": {
+            "totalRecords": len(group.records),
+            "dncRecords": group.records[skip : skip + top],
+        }})
+
+    async def _add_dnc_records(self, request: web.Request) -> web.Response:
+        group = self._group(request)
+        try:
+            entries = (await request.json())["dncGroupRecords"]
+            added = [{"phoneNumber": str(e["phoneNumber"]), "expiredDate": e.get("expiredDate")}
+                     for e in entries]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "dncGroupRecords must list phoneNumber entries")
+        group.records.extend(added)
+        return web.json_response({
+            "successfulRecords": [{"phoneNumber": a["phoneNumber"], "resultCode": "Success"}
+                                  for a in added],
+            "failedRecords": [],
         })
 
     # -- introspection ------------------------------------------------------------------
