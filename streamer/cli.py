@@ -20,6 +20,7 @@ import anyio
 
 from streamer.cxone.sandbox import Sandbox, SandboxConfig
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
+from streamer.html_report import render_text, write_html
 from streamer.pipeline import Progress, run
 from streamer.report import Report
 from streamer.settings import (
@@ -154,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     cxone.add_argument("--send-email", action="store_true",
                        help="send sendEmail=true with each upload")
     upload.set_defaults(handler=_upload)
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild OUT/report.html from OUT/report.json and print the summary",
+        description="Rebuild the HTML run report from a run's report.json and print the "
+        "same summary as a table.",
+    )
+    report.add_argument("out", type=Path, metavar="OUT", help="a run's output directory")
+    report.set_defaults(handler=_report)
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -317,6 +327,18 @@ async def _upload(args: argparse.Namespace) -> int:
         sys.stderr.write(_progress_line(progress) + "\n")
     print(_summary(report))
     return EXIT_FAILED_ROWS if report.failed or not report.balanced else EXIT_OK
+
+
+async def _report(args: argparse.Namespace) -> int:
+    if not (args.out / "report.json").is_file():
+        raise InputError(f"{args.out}: no report.json (is it a streamer output directory?)")
+    try:
+        report = await anyio.to_thread.run_sync(write_html, args.out)
+    except (ValueError, KeyError) as error:
+        raise InputError(f"{args.out}/report.json is not a streamer report ({error})") from None
+    print(render_text(report))
+    print(f"\nwrote {args.out / 'report.html'}")
+    return EXIT_OK
 
 
 async def _sandbox(args: argparse.Namespace) -> int:

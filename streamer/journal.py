@@ -174,6 +174,12 @@ class Journal:
             "GROUP BY reason ORDER BY reason").fetchall())
         return by_kind, by_reason, sum(by_kind.values())
 
+    def reason_samples(self) -> dict[str, int]:
+        """For each reason, the first record that has it: an example to look at."""
+        return dict(self._db.execute(
+            "SELECT reason, min(record) FROM outcomes WHERE reason IS NOT NULL "
+            "GROUP BY reason").fetchall())
+
     def outcomes(self, chunk: int = 10_000) -> Iterator[list[Outcome]]:
         """Every outcome, in record order."""
         after = 0

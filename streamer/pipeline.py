@@ -42,6 +42,7 @@ from streamer.cxone.client import CXoneClient
 from streamer.dedup import ExactDedup
 from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
+from streamer.html_report import write_html
 from streamer.journal import Journal, fingerprint_file
 from streamer.normalize import normalize_batch
 from streamer.reader import ColumnMap, CsvSource
@@ -127,6 +128,8 @@ class _Run:
         self._sink: OutcomeSink | None = None
         self._source: CsvSource | None = None
         self._rng = random.Random()
+        self._timeline: list[list[float]] = []
+        self._fingerprint = ""
 
     @property
     def journal(self) -> Journal:
@@ -189,6 +192,7 @@ class _Run:
         """Where every outcome goes: the journal first, then the progress and the caller."""
         self.journal.record_outcomes(outcomes)
         self._count(outcomes)
+        self._sample_progress()
         if self._sink is not None:
             await self._sink(outcomes)
 
@@ -235,7 +239,8 @@ class _Run:
             log.info("streamer.dnc_group_read", group_id=group_id, expired=expired)
 
     async def _open_journal(self, stack: AsyncExitStack) -> None:
-        fingerprint = await anyio.to_thread.run_sync(fingerprint_file, self.path)
+        fingerprint = self._fingerprint = await anyio.to_thread.run_sync(
+            fingerprint_file, self.path)
         self._journal, self.resumed = Journal.open(
             self.out_dir / "journal.sqlite3", fingerprint=fingerprint,
             settings_key=self.settings.outcome_key(), restart=self.settings.restart,
@@ -264,6 +269,9 @@ class _Run:
             upload=self.stats.summary(), verification=self.verification.summary(),
             duration_s=round(duration, 3),
             rows_per_second=round(source.rows_read / duration, 1) if duration else 0.0,
+            fingerprint=self._fingerprint, settings=self.settings.describe(),
+            reason_samples=journal.reason_samples(), progress_timeline=self._timeline,
+            request_timeline=self.stats.timeline,
         )
         journal.remove()
         self._journal = None
@@ -275,6 +283,7 @@ class _Run:
                 attempts=settings.webhook_attempts, log=log,
             )
         await write_report(self.out_dir / "report.json", report)
+        await anyio.to_thread.run_sync(write_html, self.out_dir)
         log.info("streamer.run_finished", rows_read=report.rows_read,
                  balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)
         return report
@@ -314,6 +323,15 @@ class _Run:
             "reasons": report.reasons, "balanced": report.balanced,
             "report_path": str((self.out_dir / "report.json").resolve()),
         }
+
+    def _sample_progress(self, *, every_s: float = 0.25) -> None:
+        """A point of the throughput chart, a few times a second at most."""
+        now = time.monotonic() - self.progress.started
+        if self._timeline and now - self._timeline[-1][0] < every_s:
+            return
+        decided = (self.progress.uploaded + self.progress.duplicates + self.progress.rejected
+                   + self.progress.failed)
+        self._timeline.append([round(now, 3), self.progress.rows_read, decided])
 
     def _count(self, outcomes: list[Outcome]) -> None:
         progress = self.progress

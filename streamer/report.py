@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,14 @@ class UploadStats:
     latencies_ms: list[float] = field(default_factory=list)
     job_ids: list[int] = field(default_factory=list)
     concurrency: dict[str, int] = field(default_factory=dict)
+    #: One entry per upload request: [seconds into the run, latency ms, HTTP status (0: no
+    #: answer), uploads allowed in flight]. A few thousand at most: one per batch try.
+    timeline: list[list[float]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def note_request(self, latency_ms: float, status: int, concurrency: int) -> None:
+        self.timeline.append([round(time.monotonic() - self.started, 3), round(latency_ms, 1),
+                              status, concurrency])
 
     def summary(self) -> dict[str, Any]:
         p50, p95 = percentile(self.latencies_ms, 0.5), percentile(self.latencies_ms, 0.95)
@@ -81,6 +90,12 @@ class Report:
     verification: dict[str, Any]
     duration_s: float
     rows_per_second: float
+    fingerprint: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    reason_samples: dict[str, int] = field(default_factory=dict)
+    #: [seconds into the run, rows read, rows decided], sampled a few times a second.
+    progress_timeline: list[list[float]] = field(default_factory=list)
+    request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
 
     @property

@@ -275,6 +275,17 @@ class Settings:
         if self.webhook_url is not None:
             require_safe_url(self.webhook_url)
 
+    def describe(self) -> dict[str, object]:
+        """The settings for a report: everything that shaped the run, never a secret."""
+        described: dict[str, object] = json.loads(self.outcome_key())
+        described |= {
+            "batch_size": self.batch_size, "concurrency": self.concurrency,
+            "max_concurrency": self.max_concurrency, "resend_rounds": self.resend_rounds,
+            "retry_attempts": self.retry.attempts, "api_version": self.api_version,
+            "webhook": bool(self.webhook_url), "webhook_signed": self.webhook_secret is not None,
+        }
+        return described
+
     @property
     def wants_dnc_groups(self) -> bool:
         return bool(self.dnc_groups or self.dnc_group_names)

@@ -142,17 +142,21 @@ class Uploader:
             attempts += 1
             async with self.limiter.slot() as window:
                 stats.requests += 1
+                allowed = self.limiter.limit
                 started = time.perf_counter()
                 try:
                     job_id = await self._client.upload(
                         self._list_id, batch.file_name, batch.payload, self._settings.upload
                     )
-                except HTTPStatusError as error:
-                    if error.status == 429:
+                except RemoteError as error:
+                    status = error.status if isinstance(error, HTTPStatusError) else 0
+                    stats.note_request((time.perf_counter() - started) * 1000, status, allowed)
+                    if status == 429:
                         stats.throttled += 1
                         self.limiter.throttled(window)
                     raise
                 latency_ms = (time.perf_counter() - started) * 1000
+                stats.note_request(latency_ms, 202, allowed)
             self.limiter.succeeded()
             stats.succeeded += 1
             stats.latencies_ms.append(latency_ms)
