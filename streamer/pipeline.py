@@ -440,7 +440,8 @@ class _Run:
         await settle_leftovers(
             client=client, list_id=list_id, journal=self.journal, sink=self._collect,
             chunk_rows=settings.chunk_rows,
-            external_id_field=fields.record_external_id_field, log=log,
+            external_id_field=fields.record_external_id_field,
+            concurrency=settings.concurrency, log=log,
         )
         uploader = Uploader(client, list_id, settings, log, self.stats, rng=rng)
         journal = self.journal
@@ -467,7 +468,8 @@ class _Run:
                         send_outcomes=send_outcomes, batch_size=settings.batch_size,
                         chunk_rows=settings.chunk_rows, header=fields.upload_header,
                         external_id_field=fields.record_external_id_field,
-                        resend_rounds=settings.resend_rounds, log=log,
+                        resend_rounds=settings.resend_rounds,
+                        concurrency=settings.concurrency, log=log,
                     )
 
         return upload_then_reconcile

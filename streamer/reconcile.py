@@ -16,16 +16,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import anyio
 from anyio.abc import ObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
 from streamer.batching import UploadBatch, render_csv
 from streamer.cxone.client import CXoneClient
 from streamer.journal import Journal
+from streamer.limits import MAX_PAGE_SIZE
 from streamer.records import Outcome, OutcomeKind, ReasonCode
 from streamer.upload import Uploader, row_outcomes
 
-_READ_BUFFER = 1_000
 _EXAMPLES = 10  # missing rows named in the audit, for a search in CXone
 
 
@@ -44,21 +45,37 @@ class Verification:
 
 
 async def read_back(
-    client: CXoneClient, list_id: int, journal: Journal, external_id_field: str
+    client: CXoneClient,
+    list_id: int,
+    journal: Journal,
+    external_id_field: str,
+    concurrency: int = 4,
 ) -> int:
-    """Record every external id in the list; returns how many records were read."""
-    count = 0
-    buffer: list[str] = []
-    async for record in client.list_records(list_id):
-        count += 1
-        external_id = record.get(external_id_field)
-        if external_id:
-            buffer.append(str(external_id))
-        if len(buffer) >= _READ_BUFFER:
-            journal.add_listed(buffer)
-            buffer = []
-    journal.add_listed(buffer)
-    return count
+    """Record every external id in the list; returns how many records were read.
+
+    Pages hold at most 100 records, so a big list is thousands of requests: after the
+    first page tells the total, ``concurrency`` readers fetch the rest side by side.
+    """
+    total, first = await client.records_page(list_id, 0)
+    journal.add_listed(_ids(first, external_id_field))
+    skips = iter(range(len(first), total, MAX_PAGE_SIZE)) if first else iter(())
+    read = len(first)
+
+    async def reader() -> None:
+        nonlocal read
+        for skip in skips:  # one shared iterator: each page is read once
+            _, records = await client.records_page(list_id, skip)
+            journal.add_listed(_ids(records, external_id_field))
+            read += len(records)
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(concurrency):
+            readers.start_soon(reader)
+    return read
+
+
+def _ids(records: list[dict[str, Any]], field: str) -> list[str]:
+    return [str(r[field]) for r in records if r.get(field)]
 
 
 async def reconcile(
@@ -73,13 +90,15 @@ async def reconcile(
     header: tuple[str, ...],
     external_id_field: str,
     resend_rounds: int,
+    concurrency: int,
     log: FilteringBoundLogger,
 ) -> Verification:
     """Decide the outcome of every row in the journal; see the module docstring."""
     result = Verification(enabled=True)
     if journal.sent_count() == 0:
         return result
-    result.records_read = await read_back(client, list_id, journal, external_id_field)
+    result.records_read = await read_back(client, list_id, journal, external_id_field,
+                                          concurrency)
     missing = journal.mark_listed()
     for round_number in range(1, resend_rounds + 1):
         if not missing:
@@ -95,7 +114,8 @@ async def reconcile(
             result.resent += len(rows)
             log.info("streamer.batch_resent", batch=batch.file_name, rows=len(rows),
                      job_id=sent.job_id, failure=sent.failure, round=round_number)
-        result.records_read += await read_back(client, list_id, journal, external_id_field)
+        result.records_read += await read_back(client, list_id, journal, external_id_field,
+                                               concurrency)
         missing = journal.mark_listed()
     for rows in journal.missing(chunk_rows):
         result.missing_after_upload += len(rows)
@@ -116,6 +136,7 @@ async def settle_leftovers(
     sink: Callable[[list[Outcome]], Awaitable[None]],
     chunk_rows: int,
     external_id_field: str,
+    concurrency: int,
     log: FilteringBoundLogger,
 ) -> int:
     """On resume: rows an earlier run handed to CXone, checked before any is sent again.
@@ -126,7 +147,7 @@ async def settle_leftovers(
     waiting = journal.sent_count()
     if not waiting:
         return 0
-    await read_back(client, list_id, journal, external_id_field)
+    await read_back(client, list_id, journal, external_id_field, concurrency)
     journal.mark_listed()
     found = 0
     for rows in journal.listed_rows(chunk_rows):

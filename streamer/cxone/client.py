@@ -336,22 +336,25 @@ class CXoneClient:
             is_cancelled=_truthy(job.get("isCancelled")),
         )
 
+    async def records_page(self, list_id: int, skip: int) -> tuple[int, list[dict[str, Any]]]:
+        """One page of a list's records (with retries): (the list's total, the records)."""
+        params: dict[str, str | int] = {"includeRecords": "true", "skip": skip,
+                                        "top": MAX_PAGE_SIZE}
+        answer = await self._retrying(
+            partial(self.request, "GET", f"{_CALL_LISTS}/{list_id}", params=params)
+        )
+        result = answer.get("resultSet") or {}
+        return int(result.get("totalRecords") or 0), list(result.get("contactRecords") or [])
+
     async def list_records(self, list_id: int) -> AsyncIterator[dict[str, Any]]:
         """Every record of a list, read back page by page."""
         skip = 0
         while True:
-            params: dict[str, str | int] = {
-                "includeRecords": "true", "skip": skip, "top": MAX_PAGE_SIZE
-            }
-            answer = await self._retrying(
-                partial(self.request, "GET", f"{_CALL_LISTS}/{list_id}", params=params)
-            )
-            result = answer.get("resultSet") or {}
-            records = result.get("contactRecords") or []
+            total, records = await self.records_page(list_id, skip)
             for record in records:
                 yield record
             skip += len(records)
-            if not records or skip >= int(result.get("totalRecords") or 0):
+            if not records or skip >= total:
                 return
 
 
