@@ -136,6 +136,8 @@ def render_html(report: dict[str, Any]) -> str:
     balanced = "balanced" if report["balanced"] else "NOT BALANCED"
     summary_rows = [
         ("input", report["input"]), ("fingerprint", report.get("fingerprint", "")),
+        ("read as", ", ".join(f"{k} {v}" for k, v in (report.get("reading") or {}).items()
+                              if v)),
         ("list", f'{report.get("list_name") or ""} (id {report.get("list_id")})'),
         ("rows read", f'{report["rows_read"]:,}'), ("balanced", balanced),
         ("resumed", report.get("resumed", False)), ("dry run", report["dry_run"]),

@@ -16,6 +16,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from streamer.errors import ConfigError
@@ -108,10 +109,22 @@ class Journal:
         for stale in _files(path):
             stale.unlink(missing_ok=True)
         journal = cls(path)
-        with journal._db:
+        with journal._transaction():
             journal._db.executemany("INSERT INTO meta VALUES (?, ?)",
                                     zip(_KEYS, (fingerprint, settings_key), strict=True))
         return journal
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One atomic, durable step. The connection is in autocommit mode (so reads never
+        hold a transaction open), which makes ``with connection:`` a no-op: begin here."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -121,7 +134,7 @@ class Journal:
         return None if row is None else str(row[0])
 
     def put(self, key: str, value: str) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
@@ -141,7 +154,7 @@ class Journal:
         A row that was waiting for read-back stops waiting in the same transaction, so
         no row is ever both decided and waiting, whenever the process dies.
         """
-        with self._db:
+        with self._transaction():
             cursor = self._db.executemany(
                 f"INSERT OR IGNORE INTO outcomes ({_OUTCOME_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -200,7 +213,7 @@ class Journal:
         Whether their upload then reached CXone or not, a resumed run finds them here and
         checks the list for them before sending anything again.
         """
-        with self._db:
+        with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO sent (record, batch_id, external_id, phone, first_name,"
                 " last_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -210,7 +223,7 @@ class Journal:
 
     def forget_missing(self) -> int:
         """Drop sent rows the list does not hold, so they are sent again; how many."""
-        with self._db:
+        with self._transaction():
             return self._db.execute("DELETE FROM sent WHERE listed = 0").rowcount
 
     def sent_count(self) -> int:
@@ -218,13 +231,13 @@ class Journal:
 
     def add_listed(self, external_ids: Iterable[str]) -> None:
         """External ids read back from the list."""
-        with self._db:
+        with self._transaction():
             self._db.executemany("INSERT OR IGNORE INTO listed VALUES (?)",
                                  ((i,) for i in external_ids))
 
     def mark_listed(self) -> int:
         """Flag every sent row found in the list; returns how many are still missing."""
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "UPDATE sent SET listed = 1 WHERE listed = 0 AND external_id IN "
                 "(SELECT external_id FROM listed)")
@@ -235,7 +248,7 @@ class Journal:
         yield from self._sent_rows("WHERE listed = 0", chunk)
 
     def mark_resent(self, records: Iterable[int]) -> None:
-        with self._db:
+        with self._transaction():
             self._db.executemany("UPDATE sent SET resent = 1 WHERE record = ?",
                                  ((r,) for r in records))
 

@@ -164,7 +164,8 @@ class _Run:
                      resumed=self.resumed, dry_run=settings.dry_run,
                      batch_size=settings.batch_size, concurrency=settings.concurrency,
                      default_region=settings.default_region,
-                     columns=list(source.columns.header))
+                     columns=list(source.columns.header), encoding=source.encoding,
+                     compression=source.compression)
             if client is None or settings.dry_run:
                 deliver = self._dry_run_delivery()
             else:
@@ -270,6 +271,9 @@ class _Run:
             duration_s=round(duration, 3),
             rows_per_second=round(source.rows_read / duration, 1) if duration else 0.0,
             fingerprint=self._fingerprint, settings=self.settings.describe(),
+            reading={"encoding": source.encoding, "compression": source.compression,
+                     "nuls_removed": source.nuls_removed,
+                     "bytes_read_as_cp1252": source.fallback_sequences},
             reason_samples=journal.reason_samples(), progress_timeline=self._timeline,
             request_timeline=self.stats.timeline,
         )

@@ -91,6 +91,8 @@ class Report:
     duration_s: float
     rows_per_second: float
     fingerprint: str = ""
+    #: How the file was read: encoding, compression, NULs dropped, stray bytes re-read.
+    reading: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     reason_samples: dict[str, int] = field(default_factory=dict)
     #: [seconds into the run, rows read, rows decided], sampled a few times a second.

@@ -238,9 +238,11 @@ class Settings:
             )
         if self.encoding != "auto":
             try:
-                codecs.lookup(self.encoding)
+                codec = codecs.lookup(self.encoding)
             except LookupError:
                 raise ConfigError(f"unknown encoding {self.encoding!r}") from None
+            if not codec._is_text_encoding:  # base64, rot13, ...: codecs, not encodings
+                raise ConfigError(f"--encoding {self.encoding}: not a text encoding")
         if not self.has_header and not self.column_names:
             raise ConfigError("--no-header needs --columns naming every column")
         region = self.default_region.upper()

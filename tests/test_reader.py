@@ -94,11 +94,19 @@ async def test_unusable_files_raise_one_line_input_errors(tmp_path: Path) -> Non
         assert "\n" not in str(caught.value)
 
 
-async def test_bytes_that_are_not_utf8_are_an_input_error(tmp_path: Path) -> None:
+async def test_bytes_that_are_not_utf8_are_an_input_error_when_utf8_is_asked_for(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("phone,name\n1,Jos\xe9\n".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8 text near record 1"):
-        await read_all(path)
+        await read_all(path, Settings(encoding="utf-8"))
+
+
+async def test_auto_reads_bytes_that_are_not_utf8_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("phone,name\n1,Jos\xe9\n".encode("latin-1"))
+    assert await read_all(path) == [(1, ["1", "José"])]
 
 
 field_text = st.text(
