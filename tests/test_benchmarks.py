@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,15 +10,21 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 
 
-def test_the_benchmark_suite_runs_on_a_tiny_file() -> None:
+def test_the_benchmark_suite_runs_on_a_tiny_file(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--rows", "300", "--repeat", "1",
-         "--naive-rows", "100"],
+         "--naive-rows", "100", "--json", str(tmp_path / "bench.json")],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    for case in ("csv_reader", "streamer_dry_run", "streamer_upload", "naive_tutorial"):
-        row = next(line for line in lines if line.startswith(case))
-        assert len(row.split()) == 5  # case, rows, rows/s, x floor, peak RSS
+    cases = ("csv_reader", "streamer_dry_run", "streamer_upload", "pandas_baseline",
+             "naive_tutorial", "stage_reader", "stage_normalize", "stage_rules",
+             "stage_dedup", "stage_encode")
+    for case in cases:
+        row = next(line for line in lines if line.startswith(case + " "))
+        assert len(row.split()) >= 6  # case, rows, rows/s, x floor, x pandas, peak RSS
+    results = json.loads((tmp_path / "bench.json").read_text())["results"]
+    assert set(results) == set(cases)
+    assert results["csv_reader"]["x_floor"] == 1.0
     assert any(line.startswith("streamer dry run / naive tutorial") for line in lines)
