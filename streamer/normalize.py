@@ -60,9 +60,12 @@ def read_phone(raw: str, region: str) -> tuple[str, str] | None:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if "+" not in raw:
+    code = str(number.country_code)
+    # The dropped-"+" reading: the national number begins with the country code's digits
+    # (cheap to test first: true for almost no number), and so do the digits as written.
+    if str(number.national_number).startswith(code) and "+" not in raw:
         digits = phonenumbers.normalize_digits_only(raw)
-        if digits.startswith(str(number.country_code)) and not digits.startswith("0"):
+        if digits.startswith(code) and not digits.startswith("0"):
             try:
                 international = phonenumbers.parse("+" + digits, None)
             except phonenumbers.NumberParseException:
@@ -70,10 +73,13 @@ def read_phone(raw: str, region: str) -> tuple[str, str] | None:
             else:
                 if phonenumbers.is_valid_number(international):
                     number = international
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number() is region_code_for_number() plus is_valid_number_for_region(); the
+    # first is the costly half (it tries every region sharing +1), so call it only once.
+    number_region = phonenumbers.region_code_for_number(number)
+    if number_region is None or not phonenumbers.is_valid_number_for_region(
+            number, number_region):
         return None
-    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-            phonenumbers.region_code_for_number(number) or "")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number_region
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

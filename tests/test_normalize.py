@@ -125,3 +125,13 @@ def test_the_country_name_table_matches_libphonenumbers_locale_data() -> None:
     expected = {region: english(LOCALE_DATA[region])
                 for region in phonenumbers.SUPPORTED_REGIONS if region in LOCALE_DATA}
     assert {r: n for r, n in expected.items() if n} == ENGLISH_NAMES
+
+
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_phone_verdicts_agree_with_libphonenumber(raw: str) -> None:
+    import phonenumbers
+
+    number = phonenumbers.parse(raw, None)
+    expected = (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_valid_number(number) else None)
+    assert normalize_phone(raw, "US") == expected
