@@ -176,14 +176,15 @@ def stage_rules(path: Path, limit: int) -> int:
 
 
 def stage_dedup(path: Path, limit: int) -> int:
-    from streamer.dedup import ExactDedup
+    from streamer.dedup import Dedup
+    from streamer.fuzzy import FuzzySettings
     from streamer.rules import CampaignRules
 
     batches, columns = _normalized(path)
     rules = CampaignRules(columns, max_record_chars=512)  # type: ignore[arg-type]
     for batch in batches:
         rules.apply(batch)  # type: ignore[arg-type]
-    dedup = ExactDedup()
+    dedup = Dedup(fuzzy=FuzzySettings())
     global _STAGE_STARTED
     _STAGE_STARTED = time.perf_counter()
     for batch in batches:

@@ -20,6 +20,7 @@ import anyio
 
 from streamer.cxone.sandbox import Sandbox, SandboxConfig
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
+from streamer.fuzzy import FuzzySettings
 from streamer.html_report import render_text, write_html
 from streamer.pipeline import Progress, run
 from streamer.report import Report
@@ -111,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "called; repeatable, read-only")
     rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
                        help="a CXone DNC group by name; repeatable")
+    rules.add_argument("--dedup", choices=["off", "exact", "fuzzy"], default="fuzzy",
+                       help="duplicates: none, the same phone/email/external id, or also the "
+                       "typos of the same person (default: fuzzy)")
+    rules.add_argument("--fuzzy-email-edits", type=int, default=2, metavar="N",
+                       help="typos allowed between two email local parts of one person "
+                       "(0 to 3; default: 2, and one per 5 characters)")
+    rules.add_argument("--fuzzy-phone-digits", type=int, default=1, metavar="N",
+                       help="wrong digits allowed between two numbers of one person with the "
+                       "same name (0 to 3; default: 1)")
     rules.add_argument("--max-record-chars", type=_positive_int, default=512, metavar="N",
                        help="longest record as uploaded, at most CXone's 512 (default: 512)")
     upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
@@ -210,6 +220,11 @@ def _dnc_group_file(spec: str) -> tuple[str, Path]:
     return name, Path(file)
 
 
+def _fuzzy_settings(args: argparse.Namespace) -> FuzzySettings:
+    return FuzzySettings(max_email_edits=args.fuzzy_email_edits,
+                         max_phone_digit_differences=args.fuzzy_phone_digits)
+
+
 def _names(text: str | None) -> tuple[str, ...]:
     """``"a, b,,c"`` → ``("a", "b", "c")``."""
     return tuple(name.strip() for name in (text or "").split(",") if name.strip())
@@ -239,6 +254,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dnc_groups=tuple(args.dnc_group),
         dnc_group_names=tuple(args.dnc_group_name),
         max_record_chars=args.max_record_chars,
+        dedup=args.dedup,
+        fuzzy=_fuzzy_settings(args),
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         max_concurrency=args.max_concurrency or 0,

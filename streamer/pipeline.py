@@ -39,7 +39,7 @@ from structlog.typing import FilteringBoundLogger
 from streamer.audit import audit_logger
 from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
-from streamer.dedup import ExactDedup
+from streamer.dedup import Dedup
 from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
 from streamer.html_report import write_html
@@ -94,6 +94,10 @@ async def _map_stage(
                 batch = transform(batch)
             if batch:
                 await send.send(batch)
+
+
+def _unchanged(batch: RowBatch) -> RowBatch:
+    return batch
 
 
 def _drop_settled(batch: RowBatch, settled: bytearray) -> RowBatch:
@@ -373,7 +377,9 @@ class _Run:
         dedup_out, resume_in = anyio.create_memory_object_stream[RowBatch](size)
         resume_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
         batch_out, deliver_in = anyio.create_memory_object_stream[UploadBatch](size)
-        dedup = ExactDedup()
+        dedup = Dedup(fuzzy=settings.fuzzy if settings.dedup == "fuzzy" else None)
+        deduplicate = (partial(dedup.check_batch, by_external_id=columns.external_id is not None)
+                       if settings.dedup != "off" else _unchanged)
 
         async with send_outcomes:
             group.start_soon(self._read, source, read_out)
@@ -384,8 +390,7 @@ class _Run:
                 in_thread=True,
             ))
             group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
-            group.start_soon(_map_stage, dedup_in, dedup_out, partial(
-                dedup.check_batch, by_external_id=columns.external_id is not None))
+            group.start_soon(_map_stage, dedup_in, dedup_out, deduplicate)
             group.start_soon(_map_stage, resume_in, resume_out,
                              partial(_drop_settled, settled=settled))
             group.start_soon(partial(

@@ -35,6 +35,8 @@ class ReasonCode(StrEnum):
     SAME_PHONE = "same_phone"
     SAME_EMAIL = "same_email"
     SAME_EXTERNAL_ID = "same_external_id"
+    SIMILAR_EMAIL = "similar_email"
+    SIMILAR_PHONE_SAME_NAME = "similar_phone_same_name"
     # failed: accepted, but CXone did not take it
     UPLOAD_FAILED = "upload_failed"
     JOB_CANCELLED = "job_cancelled"
@@ -71,6 +73,10 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.SAME_EMAIL: "an earlier record has the same email; nothing to do",
     ReasonCode.SAME_EXTERNAL_ID: "an earlier record has the same external id; "
     "give distinct contacts distinct ids",
+    ReasonCode.SIMILAR_EMAIL: "an earlier record has the same name and the same email with a "
+    "typo or two; if they are two people, run with --dedup exact",
+    ReasonCode.SIMILAR_PHONE_SAME_NAME: "an earlier record has the same name (and email) and "
+    "a number one digit off; if they are two people, run with --dedup exact",
     ReasonCode.UPLOAD_FAILED: "CXone refused the batch or kept failing after every retry; "
     "see audit.jsonl and run the file again",
     ReasonCode.JOB_CANCELLED: "CXone cancelled the upload job; run the file again",

@@ -12,6 +12,7 @@ from pathlib import Path
 import phonenumbers
 
 from streamer.errors import ConfigError
+from streamer.fuzzy import FuzzySettings
 from streamer.limits import MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
 from streamer.safety import require_safe_url
 
@@ -206,6 +207,8 @@ class Settings:
     dnc_groups: tuple[int, ...] = ()
     dnc_group_names: tuple[str, ...] = ()
     max_record_chars: int = MAX_RECORD_CHARS
+    dedup: str = "fuzzy"
+    fuzzy: FuzzySettings = field(default_factory=FuzzySettings)
     batch_size: int = 5_000
     concurrency: int = 4
     max_concurrency: int = 0  # 0: four times concurrency
@@ -249,6 +252,8 @@ class Settings:
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, GB")
         object.__setattr__(self, "default_region", region)
+        if self.dedup not in ("off", "exact", "fuzzy"):
+            raise ConfigError("--dedup must be off, exact or fuzzy")
         if self.invalid_email not in ("reject", "blank"):
             raise ConfigError("--invalid-email must be reject or blank")
         if self.allowed_countries is not None:
@@ -307,6 +312,8 @@ class Settings:
             if dnc is not None and dnc.exists() else None,
             "dnc_groups": [sorted(self.dnc_groups), sorted(self.dnc_group_names)],
             "max_record_chars": self.max_record_chars, "dry_run": self.dry_run,
+            "dedup": self.dedup,
+            "fuzzy": [getattr(self.fuzzy, f) for f in self.fuzzy.__slots__],
             "list": [self.list_name, self.list_id],
             "list_fields": [getattr(self.list_fields, f) for f in self.list_fields.__slots__],
             "verify": self.verify,

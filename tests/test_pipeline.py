@@ -222,3 +222,24 @@ async def test_a_mid_file_problem_stops_the_run_with_an_input_error(
 def test_outcome_kinds_are_the_documented_ones() -> None:
     assert {k.value for k in OutcomeKind} == {
         "uploaded", "accepted", "duplicate", "rejected", "failed"}
+
+
+async def test_fuzzy_dedup_catches_typos_of_one_person_and_keeps_two_people_apart(
+    tmp_path: Path, write_csv: WriteCsv
+) -> None:
+    rows = [["first name", "last name", "phone", "email"],
+            ["José", "García", "(415) 555-2671", "jose.garcia@example.com"],
+            ["jose", "GARCIA", "(415) 555-9999", "jose.gracia@example.com"],   # email typo
+            ["Jose ", "Garcia", "(415) 555-2670", ""],                         # phone typo
+            ["Ann", "Lee", "(415) 555-2672", ""],      # one digit from José: another person
+            ["John", "Smith", "(415) 555-3000", "john.smith@example.com"],
+            ["John", "Smith", "(415) 555-4000", "john.smith2@example.com"]]    # a namesake
+    path = write_csv(rows)
+    verdicts = {}
+    for mode in ("fuzzy", "exact", "off"):
+        await streamer.run(path, settings_for(None, tmp_path / mode, dry_run=True, dedup=mode))
+        verdicts[mode] = [(o["reason"], o["duplicate_of"]) for o in sorted(
+            read_outcomes(tmp_path / mode), key=lambda o: int(o["record"]))]
+    assert verdicts["fuzzy"] == [("", ""), ("similar_email", "1"),
+                                 ("similar_phone_same_name", "1"), ("", ""), ("", ""), ("", "")]
+    assert verdicts["exact"] == verdicts["off"] == [("", "")] * 6
