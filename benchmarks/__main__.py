@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import cases
+from examples.make_contacts import write_contacts
 
 END_TO_END = ("csv_reader", "streamer_dry_run", "streamer_upload", "pandas_baseline",
               "naive_tutorial")
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "contacts.csv"
-        cases.write_sample(path, args.rows, args.seed)
+        write_contacts(path, args.rows, args.seed)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; {args.repeat} runs per case; "
               f"python {sys.version.split()[0]} on {platform.machine()}, "

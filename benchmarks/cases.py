@@ -17,18 +17,6 @@ from pathlib import Path
 
 import anyio
 
-from examples.make_contacts import contacts
-
-
-def write_sample(path: Path, rows: int, seed: int) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        for record in contacts(rows, seed):
-            if record:
-                writer.writerow(record)
-            else:
-                file.write("\r\n")
-
 
 def csv_reader(path: Path, limit: int) -> int:
     """The floor: no CSV tool can read a file faster than this."""

@@ -27,7 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from examples.make_contacts import contacts
+from examples.make_contacts import write_contacts
 
 
 @dataclass
@@ -46,16 +46,6 @@ class KillPoint:
     @property
     def ok(self) -> bool:
         return self.list_equals_uploaded and self.each_record_once and self.phones_unique
-
-
-def write_file(path: Path, rows: int, seed: int) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        for record in contacts(rows, seed):
-            if record:
-                writer.writerow(record)
-            else:
-                file.write("\r\n")
 
 
 def _journal_counts(out: Path) -> tuple[int, int]:
@@ -89,7 +79,7 @@ def check(out: Path, issuer: str) -> tuple[int, int, int, bool, bool, bool]:
 def run_scenario(rows: int, kills: int, seed: int, workdir: Path) -> list[KillPoint]:
     rng = random.Random(seed)
     source = workdir / "contacts.csv"
-    write_file(source, rows, seed)
+    write_contacts(source, rows, seed)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
     with subprocess.Popen(
         [sys.executable, "-m", "streamer", "sandbox", "--port", "0"],

@@ -88,19 +88,24 @@ def contacts(rows: int, seed: int) -> Iterator[list[str]]:
         yield record
 
 
+def write_contacts(path: Path, rows: int, seed: int) -> None:
+    """Write the header and ``rows`` messy records to ``path`` as CSV."""
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        for record in contacts(rows, seed):
+            if record:
+                writer.writerow(record)
+            else:
+                file.write("\r\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    with open(args.path, "w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        for record in contacts(args.rows, args.seed):
-            if record:
-                writer.writerow(record)
-            else:
-                file.write("\r\n")
+    write_contacts(args.path, args.rows, args.seed)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.kill_and_resume import write_file
+from examples.make_contacts import write_contacts
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_ctrl_c_stops_keeps_the_journal_and_the_same_command_resumes(
     tmp_path: Path, sandbox_env: dict[str, str], signals: int
 ) -> None:
     source, out = tmp_path / "contacts.csv", tmp_path / "out"
-    write_file(source, 20_000, seed=signals)
+    write_contacts(source, 20_000, seed=signals)
     command = [sys.executable, "-m", "streamer", "upload", str(source), "--out", str(out),
                "--list", f"stop-{signals}", "--batch-size", "200", "--concurrency", "2"]
     with subprocess.Popen(command, env=sandbox_env, stdout=subprocess.PIPE,
