@@ -391,8 +391,9 @@ class _Run:
             ))
             group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
             group.start_soon(_map_stage, dedup_in, dedup_out, deduplicate)
+            # A fresh run has nothing settled: the filter passes batches through untouched.
             group.start_soon(_map_stage, resume_in, resume_out,
-                             partial(_drop_settled, settled=settled))
+                             partial(_drop_settled, settled=settled) if settled else _unchanged)
             group.start_soon(partial(
                 batch_rows, batch_in, batch_out, send_outcomes.clone(),
                 batch_size=settings.batch_size, header=settings.list_fields.upload_header,
