@@ -137,17 +137,19 @@ def _timed_stage(path: Path, work: Callable[[list[object], object], None]) -> in
 
 
 def stage_normalize(path: Path, limit: int) -> int:
-    from streamer.normalize import normalize_batch
+    from streamer.normalize import NormalizeRules, normalize_batch
 
-    return _timed_stage(path, lambda batch, columns: normalize_batch(batch, columns, "US"))
+    return _timed_stage(path, lambda batch, columns: normalize_batch(
+        batch, NormalizeRules(columns, "US")))  # type: ignore[arg-type]
 
 
 def _normalized(path: Path) -> tuple[list[list[object]], object]:
-    from streamer.normalize import normalize_batch
+    from streamer.normalize import NormalizeRules, normalize_batch
 
     batches, columns = _stage_rows(path)
+    rules = NormalizeRules(columns, "US")  # type: ignore[arg-type]
     for batch in batches:
-        normalize_batch(batch, columns, "US")  # type: ignore[arg-type]
+        normalize_batch(batch, rules)  # type: ignore[arg-type]
     return batches, columns
 
 

@@ -43,6 +43,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -130,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "wave of 429s, grown by one after a window of successes")
     upload.add_argument("--max-concurrency", type=_positive_int, metavar="N",
                         help="most uploads ever in flight (default: 4 x --concurrency)")
+    upload.add_argument("--workers", type=_count, metavar="N",
+                        help="processes that normalise rows beside the main one; 0 "
+                        "normalises in process (default: one per core but one, for inputs "
+                        "of 16 MiB or more; 0 below)")
     upload.add_argument("--dry-run", action="store_true",
                         help="do everything but upload: the would-be upload files go to "
                         "OUT/batches/")
@@ -189,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--token-ttl", type=float, default=3600.0, metavar="S",
                          help="access token lifetime in seconds (default: 3600)")
     sandbox.add_argument("--rate-limit", type=float, default=0.0, metavar="N",
-                         help="API requests per second per client before 429s; 0 = no limit")
+                         help="API requests per second per token and endpoint before 429s; "
+                         "0 = no limit")
     sandbox.add_argument("--throttle-rate", type=_share, default=0.0, metavar="P",
                          help="share of API requests answered 429 whatever the rate, half "
                          "with Retry-After (default: 0)")
@@ -259,6 +271,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         max_concurrency=args.max_concurrency or 0,
+        workers=args.workers,
         dry_run=args.dry_run,
         credentials=credentials_from_env(),
         api_version=args.api_version,

@@ -6,6 +6,7 @@ files repeat values (the same company switchboard, the same typo) far more than 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -103,53 +104,82 @@ def normalize_name(raw: str) -> str:
     return " ".join(raw.split())
 
 
-def normalize_batch(
-    batch: RowBatch,
-    columns: ColumnMap,
-    default_region: str,
-    *,
-    blank_invalid_email: bool = False,
-) -> RowBatch:
-    """Fill in each row's normalised fields, or reject what cannot be normalised.
+#: What normalising one record gives: a reason to reject it, or its normalised fields
+#: (phone, the region it rings in, email, first name, last name, country, external id).
+#: Plain tuples, because batches of them cross to worker processes and back.
+Normalized = tuple[str, ...] | str
 
-    With ``blank_invalid_email`` an invalid email is dropped and the row kept.
+
+@dataclass(frozen=True, slots=True)
+class NormalizeRules:
+    """How to read the file's records; small and picklable, for worker processes."""
+
+    columns: ColumnMap
+    default_region: str
+    blank_invalid_email: bool = False
+
+
+def normalize_records(records: list[list[str]], rules: NormalizeRules) -> list[Normalized]:
+    """Each record normalised, or the reason it cannot be (a str in place of the tuple).
+
+    With ``rules.blank_invalid_email`` an invalid email is dropped and the record kept.
     """
+    columns = rules.columns
     width = len(columns.header)
-    for row in batch:
-        fields = row.fields
-        if not any(value.strip() for value in fields):
-            row.reason = ReasonCode.EMPTY_ROW
-            continue
+    phone_at, email_at, country_at = columns.phone, columns.email, columns.country
+    first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
+    results: list[Normalized] = []
+    append = results.append
+    for fields in records:
+        # A blank row is told apart only where a check fails: the test costs a scan.
         if len(fields) != width:
-            row.reason = ReasonCode.MALFORMED_ROW
+            append(ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                   else ReasonCode.MALFORMED_ROW)
             continue
-        region = default_region
-        if columns.country is not None and (country := fields[columns.country].strip()):
-            found = region_for_country(country)
+        region = rules.default_region
+        country = ""
+        if country_at is not None and (written := fields[country_at].strip()):
+            found = region_for_country(written)
             if found is None:
-                row.reason = ReasonCode.UNKNOWN_COUNTRY
+                append(ReasonCode.UNKNOWN_COUNTRY)
                 continue
-            region = row.country = found
-        raw_phone = fields[columns.phone].strip()
+            region = country = found
+        raw_phone = fields[phone_at].strip()
         if not raw_phone:
-            row.reason = ReasonCode.MISSING_PHONE
+            append(ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                   else ReasonCode.MISSING_PHONE)
             continue
         read = read_phone(raw_phone, region)
         if read is None:
-            row.reason = ReasonCode.INVALID_PHONE
+            append(ReasonCode.INVALID_PHONE)
             continue
-        row.phone, row.region = read
-        if columns.email is not None and (raw_email := fields[columns.email].strip()):
-            email = normalize_email(raw_email)
-            if email is not None:
-                row.email = email
-            elif not blank_invalid_email:
-                row.reason = ReasonCode.INVALID_EMAIL
+        email = ""
+        if email_at is not None and (raw_email := fields[email_at].strip()):
+            email = normalize_email(raw_email) or ""
+            if not email and not rules.blank_invalid_email:
+                append(ReasonCode.INVALID_EMAIL)
                 continue
-        if columns.first_name is not None:
-            row.first_name = normalize_name(fields[columns.first_name])
-        if columns.last_name is not None:
-            row.last_name = normalize_name(fields[columns.last_name])
-        if columns.external_id is not None:
-            row.external_id = fields[columns.external_id].strip()
+        append((
+            read[0], read[1], email,
+            normalize_name(fields[first_at]) if first_at is not None else "",
+            normalize_name(fields[last_at]) if last_at is not None else "",
+            country,
+            fields[id_at].strip() if id_at is not None else "",
+        ))
+    return results
+
+
+def apply_normalized(batch: RowBatch, results: list[Normalized]) -> RowBatch:
+    """Write :func:`normalize_records`' results into the batch's rows."""
+    for row, result in zip(batch, results, strict=True):
+        if isinstance(result, str):
+            row.reason = result
+        else:
+            (row.phone, row.region, row.email, row.first_name, row.last_name, row.country,
+             row.external_id) = result
     return batch
+
+
+def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
+    """Fill in each row's normalised fields, or reject what cannot be normalised."""
+    return apply_normalized(batch, normalize_records([row.fields for row in batch], rules))

@@ -44,7 +44,7 @@ from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
 from streamer.html_report import write_html
 from streamer.journal import Journal, fingerprint_file
-from streamer.normalize import normalize_batch
+from streamer.normalize import NormalizeRules
 from streamer.reader import ColumnMap, CsvSource
 from streamer.reconcile import Verification, reconcile, settle_leftovers
 from streamer.records import Outcome, OutcomeKind, RowBatch
@@ -53,6 +53,7 @@ from streamer.rules import CampaignRules
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
 from streamer.webhook import notify
+from streamer.workers import NormalizePool, worker_count
 
 OutcomeSink = Callable[[list[Outcome]], Awaitable[None]]
 #: The last stage: takes upload batches, sends their rows' outcomes.
@@ -82,16 +83,11 @@ async def _map_stage(
     receive: ObjectReceiveStream[RowBatch],
     send: ObjectSendStream[RowBatch],
     transform: Callable[[RowBatch], RowBatch],
-    *,
-    in_thread: bool = False,
 ) -> None:
-    """A stage that transforms each batch; CPU-heavy ones run in a worker thread."""
+    """A stage that transforms each batch in place, or filters it."""
     async with receive, send:
         async for batch in receive:
-            if in_thread:
-                batch = await anyio.to_thread.run_sync(transform, batch)
-            else:
-                batch = transform(batch)
+            batch = transform(batch)
             if batch:
                 await send.send(batch)
 
@@ -163,13 +159,17 @@ class _Run:
             if not settings.dry_run or settings.wants_dnc_groups:
                 client = await self._connect(stack, log)
             rules = await self._campaign_rules(source.columns, client, log)
+            normalizer = await stack.enter_async_context(NormalizePool(
+                NormalizeRules(source.columns, settings.default_region,
+                               settings.invalid_email == "blank"),
+                worker_count(settings.workers, source.size)))
             await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                      resumed=self.resumed, dry_run=settings.dry_run,
                      batch_size=settings.batch_size, concurrency=settings.concurrency,
                      default_region=settings.default_region,
                      columns=list(source.columns.header), encoding=source.encoding,
-                     compression=source.compression)
+                     compression=source.compression, workers=normalizer.workers)
             if client is None or settings.dry_run:
                 deliver = self._dry_run_delivery()
             else:
@@ -179,7 +179,8 @@ class _Run:
                 settings.stream_buffer
             )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._stages, group, source, rules, settled, deliver, send)
+                group.start_soon(self._stages, group, source, normalizer, rules, settled,
+                                 deliver, send)
                 async with receive:
                     async for outcomes in receive:
                         await self._collect(outcomes)
@@ -362,6 +363,7 @@ class _Run:
         self,
         group: TaskGroup,
         source: CsvSource,
+        normalizer: NormalizePool,
         rules: CampaignRules,
         settled: bytearray,
         deliver: Delivery,
@@ -383,12 +385,7 @@ class _Run:
 
         async with send_outcomes:
             group.start_soon(self._read, source, read_out)
-            group.start_soon(partial(
-                _map_stage, normalize_in, normalize_out,
-                partial(normalize_batch, columns=columns, default_region=settings.default_region,
-                        blank_invalid_email=settings.invalid_email == "blank"),
-                in_thread=True,
-            ))
+            group.start_soon(normalizer.stage, normalize_in, normalize_out)
             group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
             group.start_soon(_map_stage, dedup_in, dedup_out, deduplicate)
             # A fresh run has nothing settled: the filter passes batches through untouched.

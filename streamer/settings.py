@@ -231,6 +231,7 @@ class Settings:
     webhook_attempts: int = 4
     chunk_rows: int = 2_048
     stream_buffer: int = 4
+    workers: int | None = None  # normalising processes; None: by file size and cores
 
     def __post_init__(self) -> None:
         if self.list_name is not None and self.list_id is not None:
@@ -273,6 +274,8 @@ class Settings:
             raise ConfigError("--max-concurrency must be at least --concurrency")
         if self.chunk_rows < 1 or self.stream_buffer < 1:
             raise ConfigError("chunk_rows and stream_buffer must be at least 1")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError("--workers must be 0 or more")
         if self.job_timeout <= 0:
             raise ConfigError("job timeout must be positive")
         if self.resend_rounds < 0:

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamer.normalize import (
+    NormalizeRules,
     normalize_batch,
     normalize_email,
     normalize_name,
@@ -85,7 +86,7 @@ def test_a_batch_gets_each_rows_verdict() -> None:
         Row(7, ["(415) 555-2671", "", "Narnia", "x"]),
         Row(8, ["(415) 555-2671", ""]),
     ]
-    normalize_batch(rows, columns, "US")
+    normalize_batch(rows, NormalizeRules(columns, "US"))
     assert [row.reason for row in rows] == [
         None, ReasonCode.EMPTY_ROW, None, ReasonCode.INVALID_PHONE, ReasonCode.MISSING_PHONE,
         ReasonCode.INVALID_EMAIL, ReasonCode.UNKNOWN_COUNTRY, ReasonCode.MALFORMED_ROW,

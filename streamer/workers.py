@@ -1,0 +1,142 @@
+"""The normalise stage, on the machine's other cores.
+
+Normalising is the pipeline's CPU-heavy, row-independent work, and Python threads share
+one interpreter lock, so on big inputs it runs in worker processes: each batch's raw
+fields go out and plain tuples come back (both cheap to pickle), while the main process
+reads, checks the campaign rules, deduplicates and uploads. Batches come back in file
+order, which dedup needs (the first record of a contact is the one kept).
+
+The workers are plain subprocesses (``python -m streamer.normalize_worker``) speaking
+length-prefixed pickles over their pipes, not ``multiprocessing``: that would re-run
+the caller's main script in each worker, which breaks a library user's script that has
+no ``if __name__ == "__main__"`` guard. A worker ends when its stdin closes, so it never
+outlives the run, even one that is killed.
+
+Small files are normalised in process: starting a worker costs more than it saves below
+a few hundred thousand rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import AsyncExitStack
+from subprocess import PIPE
+from types import TracebackType
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream, Process
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from streamer.errors import StreamerError
+from streamer.frames import HEADER, frame, unframe
+from streamer.normalize import Normalized, NormalizeRules, apply_normalized, normalize_batch
+from streamer.records import RowBatch
+
+#: Below this input size ``workers=None`` normalises in process.
+IN_PROCESS_BELOW_BYTES = 16 << 20
+
+
+def worker_count(requested: int | None, input_bytes: int) -> int:
+    """Worker processes for a run: as asked, else one per core but the main process's."""
+    if requested is not None:
+        return requested
+    if input_bytes < IN_PROCESS_BELOW_BYTES:
+        return 0
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+class _Worker:
+    """One worker process and the two ends of its pipes."""
+
+    def __init__(self, process: Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self._requests = process.stdin
+        self._answers = BufferedByteReceiveStream(process.stdout)
+
+    async def send(self, payload: object) -> None:
+        try:
+            await self._requests.send(frame(payload))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise self._died() from None
+
+    def _died(self) -> StreamerError:
+        return StreamerError("a normalising worker process ended unexpectedly "
+                             f"(exit code {self.process.returncode})")
+
+    async def receive(self) -> list[Normalized]:
+        try:
+            header = await self._answers.receive_exactly(HEADER.size)
+            (size,) = HEADER.unpack(header)
+            data = await self._answers.receive_exactly(size)
+        except (anyio.EndOfStream, anyio.IncompleteRead):
+            raise self._died() from None
+        results: list[Normalized] = unframe(data)  # type: ignore[assignment]
+        return results
+
+    async def finish(self) -> None:
+        await self._requests.aclose()
+
+
+class NormalizePool:
+    """``workers`` processes normalising batches; ``0`` normalises in this process."""
+
+    def __init__(self, rules: NormalizeRules, workers: int) -> None:
+        self.rules = rules
+        self.workers = workers
+        self._pool: list[_Worker] = []
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> NormalizePool:
+        async with AsyncExitStack() as stack:
+            for _ in range(self.workers):
+                process = await stack.enter_async_context(await anyio.open_process(
+                    [sys.executable, "-m", "streamer.normalize_worker"],
+                    stdin=PIPE, stdout=PIPE, stderr=None))
+                worker = _Worker(process)
+                await worker.send(self.rules)
+                self._pool.append(worker)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        if error is not None:
+            for worker in self._pool:
+                worker.process.kill()
+        for worker in self._pool:
+            await worker.finish()
+        await self._stack.aclose()
+
+    async def stage(self, receive: ObjectReceiveStream[RowBatch],
+                    send: ObjectSendStream[RowBatch]) -> None:
+        """Normalise every batch from ``receive`` into ``send``, in order."""
+        async with receive, send:
+            if not self._pool:
+                # A thread keeps the event loop answering (uploads, progress) meanwhile.
+                async for batch in receive:
+                    await send.send(await anyio.to_thread.run_sync(
+                        normalize_batch, batch, self.rules))
+                return
+            # Two batches per worker in flight: one being worked on, one waiting, so a
+            # worker never idles while its last result travels back.
+            to_collect, collecting = anyio.create_memory_object_stream[
+                tuple[RowBatch, _Worker]](2 * len(self._pool))
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._collect, collecting, send)
+                async with to_collect:
+                    turn = 0
+                    async for batch in receive:
+                        worker = self._pool[turn % len(self._pool)]
+                        turn += 1
+                        await to_collect.send((batch, worker))
+                        await worker.send([row.fields for row in batch])
+
+    @staticmethod
+    async def _collect(collecting: ObjectReceiveStream[tuple[RowBatch, _Worker]],
+                       send: ObjectSendStream[RowBatch]) -> None:
+        async with collecting:
+            async for batch, worker in collecting:
+                await send.send(apply_normalized(batch, await worker.receive()))

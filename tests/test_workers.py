@@ -1,0 +1,80 @@
+"""Normalising in worker processes gives what normalising in process gives, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+import streamer
+from examples.make_contacts import write_contacts
+from streamer.errors import StreamerError
+from streamer.normalize import NormalizeRules, normalize_batch
+from streamer.reader import map_columns
+from streamer.records import Row, RowBatch
+from streamer.settings import Columns
+from streamer.workers import IN_PROCESS_BELOW_BYTES, NormalizePool, worker_count
+from tests.support import read_outcomes, settings_for
+
+
+def test_workers_are_for_big_inputs_unless_asked() -> None:
+    assert worker_count(None, IN_PROCESS_BELOW_BYTES - 1) == 0
+    assert worker_count(None, IN_PROCESS_BELOW_BYTES) >= 1
+    assert worker_count(3, 10) == 3
+    assert worker_count(0, 1 << 40) == 0
+
+
+async def test_a_run_with_workers_decides_every_row_as_one_without(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    write_contacts(path, 12_000, seed=5)
+    reports, outcomes = [], []
+    for workers in (0, 2):
+        out = tmp_path / f"out-{workers}"
+        settings = settings_for(None, out, dry_run=True, workers=workers, chunk_rows=500)
+        reports.append(await streamer.run(path, settings))
+        outcomes.append(read_outcomes(out))
+    assert outcomes[0] == outcomes[1]
+    assert reports[0].outcomes == reports[1].outcomes
+    assert reports[1].balanced and reports[1].outcomes["duplicate"] > 0
+
+
+async def _normalized_by_pool(pool: NormalizePool, batches: list[RowBatch]) -> list[RowBatch]:
+    send, receive = anyio.create_memory_object_stream[RowBatch](len(batches))
+    out_send, out_receive = anyio.create_memory_object_stream[RowBatch](len(batches))
+    async with send:
+        for batch in batches:
+            await send.send(batch)
+    async with out_receive:
+        await pool.stage(receive, out_send)
+        return [batch async for batch in out_receive]
+
+
+def _batches() -> tuple[NormalizeRules, list[RowBatch]]:
+    columns = map_columns(("phone", "email", "first name"), Columns())
+    rules = NormalizeRules(columns, "US")
+    batches = [[Row(b * 10 + i, [f"(415) 555-{b:02d}{i:02d}", f"a{i}@x.com", f" Ann {b} "])
+                for i in range(10)] for b in range(7)]
+    return rules, batches
+
+
+async def test_batches_come_back_in_order_from_several_workers() -> None:
+    rules, batches = _batches()
+    _, expected = _batches()
+    for batch in expected:
+        normalize_batch(batch, rules)
+    async with NormalizePool(rules, workers=3) as pool:
+        got = await _normalized_by_pool(pool, batches)
+    assert [[row.record for row in batch] for batch in got] == [
+        [row.record for row in batch] for batch in expected]
+    assert [(r.phone, r.email, r.first_name) for batch in got for r in batch] == [
+        (r.phone, r.email, r.first_name) for batch in expected for r in batch]
+
+
+async def test_a_dead_worker_is_a_clear_error_not_a_hang() -> None:
+    rules, batches = _batches()
+    async with NormalizePool(rules, workers=1) as pool:
+        pool._pool[0].process.kill()
+        with pytest.raises(BaseExceptionGroup) as raised, anyio.fail_after(10):
+            await _normalized_by_pool(pool, batches)
+    assert raised.group_contains(StreamerError, match="worker process ended", depth=None)
