@@ -143,6 +143,7 @@ class Uploader:
             async with self.limiter.slot() as window:
                 stats.requests += 1
                 allowed = self.limiter.limit
+                started_at = time.monotonic()
                 started = time.perf_counter()
                 try:
                     job_id = await self._client.upload(
@@ -157,7 +158,7 @@ class Uploader:
                     raise
                 latency_ms = (time.perf_counter() - started) * 1000
                 stats.note_request(latency_ms, 202, allowed)
-            self.limiter.succeeded()
+            self.limiter.succeeded(started_at)
             stats.succeeded += 1
             stats.latencies_ms.append(latency_ms)
             stats.job_ids.append(job_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 
 import structlog
@@ -52,10 +53,10 @@ def test_aimd_halves_once_per_window_and_grows_after_a_window_of_successes() -> 
         limiter.throttled(1)
         assert limiter.limit == 2
         for _ in range(2):
-            limiter.succeeded()
+            limiter.succeeded(time.monotonic())
         assert limiter.limit == 3
         for _ in range(200):
-            limiter.succeeded()
+            limiter.succeeded(time.monotonic())
         assert limiter.limit == 10  # never past the maximum
         for epoch in range(2, 10):
             limiter.throttled(epoch)
@@ -64,6 +65,24 @@ def test_aimd_halves_once_per_window_and_grows_after_a_window_of_successes() -> 
                if e["event"] == "streamer.concurrency_changed"]
     assert changes[:3] == [(8, 4), (4, 2), (2, 3)]
     assert (limiter.lowest, limiter.highest) == (1, 10)
+
+
+async def test_a_429_paces_uploads_below_the_rate_the_server_was_accepting() -> None:
+    limiter = AdaptiveLimiter(4, 4, structlog.get_logger())
+    assert limiter.pace is None  # a server that never throttles is never paced
+    now = time.monotonic()
+    for tenth in range(20):  # 20 accepted over the last two seconds: 10 a second
+        limiter.succeeded(now - 1.95 + tenth * 0.1)
+    limiter.throttled(0)
+    assert limiter.pace is not None and 9.0 <= limiter.pace <= 10.0
+    started = time.monotonic()
+    for _ in range(5):
+        async with limiter.slot():
+            pass
+    # Four gaps of 1/pace at least (sleeps never end early; an upper bound would be flaky).
+    assert time.monotonic() - started >= 4 / 10.0
+    limiter.throttled(1)
+    assert limiter.pace < 9.5  # another 429 slows it further
 
 
 async def test_throttling_shrinks_concurrency_and_every_change_is_audited(

@@ -50,7 +50,9 @@ class SandboxConfig:
     access_key_secret: str = "sandbox"
     tenant_id: str = "11eb0000-5a4d-b0c5-0000-00000000c0de"
     token_ttl: float = 3600.0
-    #: API requests per second per access token (token bucket); 0 means unlimited.
+    #: API requests per second per access token and endpoint (a token bucket each, as
+    #: gateways limit routes apart: job polls do not eat the uploads' allowance);
+    #: 0 means unlimited.
     rate_limit: float = 0.0
     #: Share of API requests answered 429 whatever the rate (half with Retry-After).
     throttle_rate: float = 0.0
@@ -255,7 +257,10 @@ class Sandbox:
         if c.latency_ms > 0:
             await asyncio.sleep(c.latency_ms * rng.uniform(0.5, 1.5) / 1000)
         if c.rate_limit > 0:
-            refused = self._take_rate_token(request.headers.get("Authorization", ""))
+            route = request.match_info.route.resource
+            endpoint = route.canonical if route is not None else request.path
+            refused = self._take_rate_token(
+                f"{request.headers.get('Authorization', '')} {request.method} {endpoint}")
             if refused is not None:
                 # Real CXone sometimes omits Retry-After; so does the sandbox, half the time.
                 if rng.random() < 0.5:
@@ -283,7 +288,8 @@ class Sandbox:
         return web.Response(status=499)  # never reaches the client
 
     def _take_rate_token(self, client: str) -> str | None:
-        """Spend one token of ``client``'s bucket; when empty, the seconds until the next."""
+        """Spend one token of ``client``'s bucket (a token and an endpoint); when empty,
+        the seconds until the next."""
         rate = self.config.rate_limit
         now = time.monotonic()
         bucket = self._buckets.setdefault(client, _Bucket(tokens=rate, updated=now))
