@@ -17,6 +17,9 @@ faster on the addresses real files are made of, by splitting the library's work 
   to nothing per address and needs no copy of the library's domain rules (special-use
   names, IDNA, hyphens, label and total lengths, the TLD's last letter...).
 
+An ASCII string without an ``@`` is never valid: the library's splitter raises when it
+finds none.
+
 Why combining the two is exact, for an ASCII string whose text before its first ``@``
 is a dot-atom (the only strings answered here):
 
@@ -114,6 +117,9 @@ def quick_normalize(address: str) -> str | Literal[_Undecided.UNDECIDED] | None:
     """
     if not address.isascii():
         return UNDECIDED
+    if "@" not in address:
+        # Junk and blanks: the library's splitter raises when it finds no "@".
+        return None
     local_at = _DOT_ATOM_LOCAL_AT.match(address)
     if local_at is None:
         return UNDECIDED
