@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class OutcomeKind(StrEnum):
@@ -108,6 +108,7 @@ class Row:
         "reason",
         "record",
         "region",
+        "upload",
     )
 
     def __init__(self, record: int, fields: list[str]) -> None:
@@ -123,15 +124,20 @@ class Row:
         self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
         self.detail = ""  # more about the reason, e.g. which DNC group listed the number
         self.duplicate_of: int | None = None
+        #: The record as uploaded, once made (``streamer.batching.upload_record``).
+        self.upload: tuple[str, str, str, str] | None = None
 
     def __repr__(self) -> str:
         # Deliberately no field values: rows hold personal data.
         return f"Row(record={self.record}, reason={self.reason}, duplicate_of={self.duplicate_of})"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The final fate of one input record (1-based, header excluded)."""
+class Outcome(NamedTuple):
+    """The final fate of one input record (1-based, header excluded).
+
+    A named tuple: one is made per input row, and a tuple is made twice as fast as a
+    frozen dataclass.
+    """
 
     record: int
     outcome: OutcomeKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from streamer.batching import derive_external_id, record_chars, upload_fields
+from streamer.batching import derive_external_id, record_chars, upload_record
 from streamer.dnc import DoNotCall
 from streamer.errors import InputError
 from streamer.reader import ColumnMap, header_key
@@ -61,12 +61,12 @@ class CampaignRules:
     def apply(self, batch: RowBatch) -> RowBatch:
         """Give each live row its external id, and reject rows the campaign cannot take."""
         has_external_ids = self._columns.external_id is not None
+        required = self._required
         for row in batch:
             if row.reason is not None:
                 continue
-            missing = next((reason for index, reason in self._required
-                            if not row.fields[index].strip()), None)
-            if missing is not None:
+            if required and (missing := next((reason for index, reason in required
+                                              if not row.fields[index].strip()), None)):
                 row.reason = missing
                 continue
             if has_external_ids:
@@ -79,6 +79,6 @@ class CampaignRules:
                 row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
             elif self._dnc is not None and (listed := self._dnc.source_of(row.phone)):
                 row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
-            elif record_chars(upload_fields(row)) > self._max_chars:
+            elif record_chars(upload_record(row)) > self._max_chars:
                 row.reason = ReasonCode.RECORD_TOO_LONG
         return batch

@@ -28,3 +28,16 @@ def test_the_benchmark_suite_runs_on_a_tiny_file(tmp_path: Path) -> None:
     assert set(results) == set(cases)
     assert results["csv_reader"]["x_floor"] == 1.0
     assert any(line.startswith("streamer dry run / naive tutorial") for line in lines)
+
+
+def test_the_goodput_benchmark_runs_against_a_rate_limited_sandbox() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.goodput", "--rows", "3000", "--batch-size", "100",
+         "--rate-limit", "40", "--latency-ms", "20", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("rate limit 40 uploads/s x 100 rows = 4,000 rows/s allowed")
+    for key in ("rows_per_s", "goodput", "share_429", "requests", "peak_concurrency"):
+        assert any(line.split()[0] == key for line in lines[1:]), key
