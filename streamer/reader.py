@@ -1,8 +1,11 @@
 """The CSV source: opens the file, finds the columns, and streams rows in batches.
 
-Parsing runs in a worker thread one batch at a time: a thread hop per *batch* is cheap,
-while a hop per line (``aiofiles`` readline) would cap throughput at a few thousand rows
-a second. Only one batch is ever held, so memory stays flat whatever the file size.
+Parsing runs one batch at a time on the event loop, yielding to it between batches (a
+few milliseconds each): a worker thread would add no parallelism (the GIL), and its
+thread would make every GIL hand-off elsewhere in the process (SQLite's, the sockets')
+wait for the thread's switch interval. A hop per line (``aiofiles`` readline) would cap
+throughput at a few thousand rows a second. Only one batch is ever held, so memory stays
+flat whatever the file size.
 
 Bytes become text a block at a time, not through ``io.TextIOWrapper``, so that the
 encoding can follow what the file holds, gzip is read transparently, NUL bytes are dropped,
@@ -376,8 +379,7 @@ class CsvSource:
 
     @property
     def bytes_read(self) -> int:
-        # Kept by the reading thread: tell() from the event loop would contend for the
-        # file's lock with a read in progress.
+        # Counted as blocks are read (the compressed position for gzip), for progress.
         return self._position
 
     @property
@@ -594,7 +596,8 @@ class CsvSource:
         return batch
 
     async def batches(self) -> AsyncIterator[RowBatch]:
-        """Rows in batches of ``settings.chunk_rows``, parsed in a worker thread."""
+        """Rows in batches of ``settings.chunk_rows``."""
         size = self._settings.chunk_rows
-        while batch := await anyio.to_thread.run_sync(self._read_batch, size):
+        while batch := self._read_batch(size):
             yield batch
+            await anyio.lowlevel.checkpoint()
