@@ -252,8 +252,16 @@ class Journal:
             self._db.executemany("UPDATE sent SET resent = 1 WHERE record = ?",
                                  ((r,) for r in records))
 
-    def listed_rows(self, chunk: int) -> Iterator[list[Row]]:
-        yield from self._sent_rows("WHERE listed = 1", chunk)
+    def listed_outcomes(self, chunk: int) -> Iterator[list[Outcome]]:
+        """Sent rows found in the list, as ``uploaded`` outcomes."""
+        after = 0
+        while batch := self._db.execute(
+            "SELECT record, external_id FROM sent WHERE listed = 1 AND record > ? "
+            "ORDER BY record LIMIT ?", (after, chunk)
+        ).fetchall():
+            yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id)
+                   for record, external_id in batch]
+            after = batch[-1][0]
 
     def _sent_rows(self, where: str, chunk: int) -> Iterator[list[Row]]:
         # Keyset paging, a fresh query per chunk: the caller may write between chunks,

@@ -44,6 +44,9 @@ class Verification:
         return asdict(self)
 
 
+_LISTED_PER_WRITE = 5_000
+
+
 async def read_back(
     client: CXoneClient,
     list_id: int,
@@ -57,20 +60,26 @@ async def read_back(
     first page tells the total, ``concurrency`` readers fetch the rest side by side.
     """
     total, first = await client.records_page(list_id, 0)
-    journal.add_listed(_ids(first, external_id_field))
+    # Ids go to the journal a few thousand at a time: one transaction per 100-record
+    # page cost more than the page. (Nothing relies on them before read-back ends.)
+    listed = _ids(first, external_id_field)
     skips = iter(range(len(first), total, MAX_PAGE_SIZE)) if first else iter(())
     read = len(first)
 
     async def reader() -> None:
-        nonlocal read
+        nonlocal read, listed
         for skip in skips:  # one shared iterator: each page is read once
             _, records = await client.records_page(list_id, skip)
-            journal.add_listed(_ids(records, external_id_field))
+            listed += _ids(records, external_id_field)
             read += len(records)
+            if len(listed) >= _LISTED_PER_WRITE:
+                journal.add_listed(listed)
+                listed = []
 
     async with anyio.create_task_group() as readers:
         for _ in range(concurrency):
             readers.start_soon(reader)
+    journal.add_listed(listed)
     return read
 
 
@@ -121,9 +130,9 @@ async def reconcile(
         result.missing_after_upload += len(rows)
         await send_outcomes.send(
             row_outcomes(rows, OutcomeKind.FAILED, ReasonCode.MISSING_AFTER_UPLOAD))
-    for rows in journal.listed_rows(chunk_rows):
-        result.verified += len(rows)
-        await send_outcomes.send(row_outcomes(rows, OutcomeKind.UPLOADED))
+    for outcomes in journal.listed_outcomes(chunk_rows):
+        result.verified += len(outcomes)
+        await send_outcomes.send(outcomes)
     log.info("streamer.reconciled", list_id=list_id, **result.summary())
     return result
 
@@ -150,9 +159,9 @@ async def settle_leftovers(
     await read_back(client, list_id, journal, external_id_field, concurrency)
     journal.mark_listed()
     found = 0
-    for rows in journal.listed_rows(chunk_rows):
-        found += len(rows)
-        await sink(row_outcomes(rows, OutcomeKind.UPLOADED))
+    for outcomes in journal.listed_outcomes(chunk_rows):
+        found += len(outcomes)
+        await sink(outcomes)
     resend = journal.forget_missing()
     log.info("streamer.resume_checked", waiting=waiting, in_list=found, to_send=resend)
     return found

@@ -93,7 +93,7 @@ async def test_rows_lost_after_a_crash_are_sent_again_on_resume(tmp_path: Path) 
         sent_before = sandbox.stats()["records_received"]
         assert sent_before > 0
         for calling_list in sandbox._lists.values():
-            calling_list.records.clear()
+            calling_list.forget_records()
         report = await streamer.run(SAMPLE, settings)
         assert report.failed == 0 and report.balanced
         assert sandbox.stats()["records_received"] == sent_before + report.outcomes["uploaded"]

@@ -86,8 +86,16 @@ class _CallingList:
     columns: dict[str, str]  # system field -> CSV header
     created: str
     records: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: External ids in the order first stored: a page is a slice of this, not a copy of
+    #: every record (reading a million-record list back page by page stays linear).
+    order: list[str] = field(default_factory=list)
     invalid_records: int = 0
     uploaded: str = ""
+
+    def forget_records(self) -> None:
+        """Lose every record, as a list emptied behind the client's back (for tests)."""
+        self.records.clear()
+        self.order.clear()
 
 
 @dataclass(slots=True)
@@ -438,8 +446,8 @@ class Sandbox:
         result = self._summary(calling_list)
         if request.query.get("includeRecords", "").lower() == "true":
             skip, top = _paging(request)
-            records = list(calling_list.records.values())[skip : skip + top]
-            result["contactRecords"] = records
+            stored = calling_list.records
+            result["contactRecords"] = [stored[i] for i in calling_list.order[skip : skip + top]]
         return web.json_response({"resultSet": result})
 
     async def _delete_list(self, request: web.Request) -> web.Response:
@@ -518,6 +526,8 @@ class Sandbox:
             if lose_rate > 0 and self._rng.random() < lose_rate:
                 self.records_lost += 1
             elif record.get("externalId") and record.get("phoneNumber"):
+                if record["externalId"] not in calling_list.records:
+                    calling_list.order.append(record["externalId"])
                 calling_list.records[record["externalId"]] = record
             else:
                 calling_list.invalid_records += 1
