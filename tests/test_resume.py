@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from pathlib import Path
 
 import anyio
@@ -114,3 +116,20 @@ async def test_a_dry_run_resumes_too(tmp_path: Path) -> None:
     report = await streamer.run(SAMPLE, settings)
     assert report.resumed and report.balanced
     assert len(read_outcomes(tmp_path)) == report.rows_read
+
+
+async def test_an_unfinished_run_of_another_journal_format_is_not_resumed(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(None, tmp_path, dry_run=True)
+    stop = anyio.Event()
+    stop.set()
+    with pytest.raises(Interrupted):
+        await streamer.run(SAMPLE, settings, stop=stop)
+    database = sqlite3.connect(tmp_path / "journal.sqlite3")
+    database.execute("PRAGMA user_version = 1")
+    database.close()
+    with pytest.raises(ConfigError, match="another streamer version"):
+        await streamer.run(SAMPLE, settings)
+    report = await streamer.run(SAMPLE, dataclasses.replace(settings, restart=True))
+    assert report.balanced
