@@ -104,12 +104,6 @@ def normalize_name(raw: str) -> str:
     return " ".join(raw.split())
 
 
-#: What normalising one record gives: a reason to reject it, or its normalised fields
-#: (phone, the region it rings in, email, first name, last name, country, external id).
-#: Plain tuples, because batches of them cross to worker processes and back.
-Normalized = tuple[str, ...] | str
-
-
 @dataclass(frozen=True, slots=True)
 class NormalizeRules:
     """How to read the file's records; small and picklable, for worker processes."""
@@ -119,67 +113,49 @@ class NormalizeRules:
     blank_invalid_email: bool = False
 
 
-def normalize_records(records: list[list[str]], rules: NormalizeRules) -> list[Normalized]:
-    """Each record normalised, or the reason it cannot be (a str in place of the tuple).
+def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
+    """Fill in each row's normalised fields, or reject what cannot be normalised.
 
-    With ``rules.blank_invalid_email`` an invalid email is dropped and the record kept.
+    With ``rules.blank_invalid_email`` an invalid email is dropped and the row kept.
     """
     columns = rules.columns
     width = len(columns.header)
     phone_at, email_at, country_at = columns.phone, columns.email, columns.country
     first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
-    results: list[Normalized] = []
-    append = results.append
-    for fields in records:
+    for row in batch:
+        fields = row.fields
         # A blank row is told apart only where a check fails: the test costs a scan.
         if len(fields) != width:
-            append(ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
-                   else ReasonCode.MALFORMED_ROW)
+            row.reason = (ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                          else ReasonCode.MALFORMED_ROW)
             continue
         region = rules.default_region
-        country = ""
         if country_at is not None and (written := fields[country_at].strip()):
             found = region_for_country(written)
             if found is None:
-                append(ReasonCode.UNKNOWN_COUNTRY)
+                row.reason = ReasonCode.UNKNOWN_COUNTRY
                 continue
-            region = country = found
+            region = row.country = found
         raw_phone = fields[phone_at].strip()
         if not raw_phone:
-            append(ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
-                   else ReasonCode.MISSING_PHONE)
+            row.reason = (ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                          else ReasonCode.MISSING_PHONE)
             continue
         read = read_phone(raw_phone, region)
         if read is None:
-            append(ReasonCode.INVALID_PHONE)
+            row.reason = ReasonCode.INVALID_PHONE
             continue
-        email = ""
         if email_at is not None and (raw_email := fields[email_at].strip()):
-            email = normalize_email(raw_email) or ""
-            if not email and not rules.blank_invalid_email:
-                append(ReasonCode.INVALID_EMAIL)
+            email = normalize_email(raw_email)
+            if email is None and not rules.blank_invalid_email:
+                row.reason = ReasonCode.INVALID_EMAIL
                 continue
-        append((
-            read[0], read[1], email,
-            normalize_name(fields[first_at]) if first_at is not None else "",
-            normalize_name(fields[last_at]) if last_at is not None else "",
-            country,
-            fields[id_at].strip() if id_at is not None else "",
-        ))
-    return results
-
-
-def apply_normalized(batch: RowBatch, results: list[Normalized]) -> RowBatch:
-    """Write :func:`normalize_records`' results into the batch's rows."""
-    for row, result in zip(batch, results, strict=True):
-        if isinstance(result, str):
-            row.reason = result
-        else:
-            (row.phone, row.region, row.email, row.first_name, row.last_name, row.country,
-             row.external_id) = result
+            row.email = email or ""
+        row.phone, row.region = read
+        if first_at is not None:
+            row.first_name = normalize_name(fields[first_at])
+        if last_at is not None:
+            row.last_name = normalize_name(fields[last_at])
+        if id_at is not None:
+            row.external_id = fields[id_at].strip()
     return batch
-
-
-def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
-    """Fill in each row's normalised fields, or reject what cannot be normalised."""
-    return apply_normalized(batch, normalize_records([row.fields for row in batch], rules))

@@ -1,7 +1,7 @@
 """Wires the stages together; the only module that knows their order.
 
-    reader ─▶ normalize ─▶ rules ─▶ dedup ─▶ resume filter ─▶ batcher ─▶ uploaders
-                                                                 │           │
+    reader ─▶ normalize + rules ─▶ dedup ─▶ resume filter ─▶ batcher ─▶ uploaders
+                 (worker processes)                              │           │
         journal ◀── outcomes ◀── rejected / duplicate ───────────┘     read-back
 
 Every stage is one task in one task group, connected by bounded memory object streams
@@ -53,7 +53,7 @@ from streamer.rules import CampaignRules
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
 from streamer.webhook import notify
-from streamer.workers import NormalizePool, worker_count
+from streamer.workers import RowWork, RowWorkers, worker_count
 
 OutcomeSink = Callable[[list[Outcome]], Awaitable[None]]
 #: The last stage: takes upload batches, sends their rows' outcomes.
@@ -159,17 +159,17 @@ class _Run:
             if not settings.dry_run or settings.wants_dnc_groups:
                 client = await self._connect(stack, log)
             rules = await self._campaign_rules(source.columns, client, log)
-            normalizer = await stack.enter_async_context(NormalizePool(
-                NormalizeRules(source.columns, settings.default_region,
-                               settings.invalid_email == "blank"),
-                worker_count(settings.workers, source.size)))
+            row_work = RowWork(NormalizeRules(source.columns, settings.default_region,
+                                              settings.invalid_email == "blank"), rules)
+            workers = await stack.enter_async_context(
+                RowWorkers(row_work, worker_count(settings.workers, source.size)))
             await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                      resumed=self.resumed, dry_run=settings.dry_run,
                      batch_size=settings.batch_size, concurrency=settings.concurrency,
                      default_region=settings.default_region,
                      columns=list(source.columns.header), encoding=source.encoding,
-                     compression=source.compression, workers=normalizer.workers)
+                     compression=source.compression, workers=workers.workers)
             if client is None or settings.dry_run:
                 deliver = self._dry_run_delivery()
             else:
@@ -179,8 +179,8 @@ class _Run:
                 settings.stream_buffer
             )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._stages, group, source, normalizer, rules, settled,
-                                 deliver, send)
+                group.start_soon(self._stages, group, source, workers, settled, deliver,
+                                 send)
                 async with receive:
                     async for outcomes in receive:
                         await self._collect(outcomes)
@@ -363,8 +363,7 @@ class _Run:
         self,
         group: TaskGroup,
         source: CsvSource,
-        normalizer: NormalizePool,
-        rules: CampaignRules,
+        workers: RowWorkers,
         settled: bytearray,
         deliver: Delivery,
         send_outcomes: MemoryObjectSendStream[list[Outcome]],
@@ -373,9 +372,8 @@ class _Run:
         columns = source.columns
         assert columns is not None
         size = settings.stream_buffer
-        read_out, normalize_in = anyio.create_memory_object_stream[RowBatch](size)
-        normalize_out, rules_in = anyio.create_memory_object_stream[RowBatch](size)
-        rules_out, dedup_in = anyio.create_memory_object_stream[RowBatch](size)
+        read_out, work_in = anyio.create_memory_object_stream[RowBatch](size)
+        work_out, dedup_in = anyio.create_memory_object_stream[RowBatch](size)
         dedup_out, resume_in = anyio.create_memory_object_stream[RowBatch](size)
         resume_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
         batch_out, deliver_in = anyio.create_memory_object_stream[UploadBatch](size)
@@ -385,8 +383,7 @@ class _Run:
 
         async with send_outcomes:
             group.start_soon(self._read, source, read_out)
-            group.start_soon(normalizer.stage, normalize_in, normalize_out)
-            group.start_soon(_map_stage, rules_in, rules_out, rules.apply)
+            group.start_soon(workers.stage, work_in, work_out)
             group.start_soon(_map_stage, dedup_in, dedup_out, deduplicate)
             # A fresh run has nothing settled: the filter passes batches through untouched.
             group.start_soon(_map_stage, resume_in, resume_out,

@@ -1,18 +1,18 @@
-"""The normalise stage, on the machine's other cores.
+"""The per-row stages (normalise, then the campaign rules), on the machine's other cores.
 
-Normalising is the pipeline's CPU-heavy, row-independent work, and Python threads share
-one interpreter lock, so on big inputs it runs in worker processes: each batch's raw
-fields go out and plain tuples come back (both cheap to pickle), while the main process
-reads, checks the campaign rules, deduplicates and uploads. Batches come back in file
-order, which dedup needs (the first record of a contact is the one kept).
+Both look at one row at a time, and together they are most of the CPU a row costs;
+Python threads share one interpreter lock, so on big inputs they run in worker
+processes: each batch's raw fields go out and plain tuples come back (both cheap to
+pickle), while the main process reads, deduplicates, journals and uploads. Batches come
+back in file order, which dedup needs (the first record of a contact is the one kept).
 
-The workers are plain subprocesses (``python -m streamer.normalize_worker``) speaking
+The workers are plain subprocesses (``python -m streamer.row_worker``) speaking
 length-prefixed pickles over their pipes, not ``multiprocessing``: that would re-run
 the caller's main script in each worker, which breaks a library user's script that has
 no ``if __name__ == "__main__"`` guard. A worker ends when its stdin closes, so it never
 outlives the run, even one that is killed.
 
-Small files are normalised in process: starting a worker costs more than it saves below
+Small files are worked on in process: starting a worker costs more than it saves below
 a few hundred thousand rows.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from subprocess import PIPE
 from types import TracebackType
 
@@ -31,10 +32,11 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from streamer.errors import StreamerError
 from streamer.frames import HEADER, frame, unframe
-from streamer.normalize import Normalized, NormalizeRules, apply_normalized, normalize_batch
-from streamer.records import RowBatch
+from streamer.normalize import NormalizeRules, normalize_batch
+from streamer.records import Row, RowBatch
+from streamer.rules import CampaignRules
 
-#: Below this input size ``workers=None`` normalises in process.
+#: Below this input size ``workers=None`` means no worker processes.
 IN_PROCESS_BELOW_BYTES = 16 << 20
 
 
@@ -45,6 +47,37 @@ def worker_count(requested: int | None, input_bytes: int) -> int:
     if input_bytes < IN_PROCESS_BELOW_BYTES:
         return 0
     return max(1, (os.cpu_count() or 1) - 1)
+
+
+#: One row's results: (reason, detail, phone, region, email, first name, last name,
+#: country, external id, upload record), whatever of them the stages set.
+RowResult = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RowWork:
+    """What is done to each row before dedup; small and picklable, for worker processes."""
+
+    normalize: NormalizeRules
+    rules: CampaignRules
+
+    def apply(self, batch: RowBatch) -> RowBatch:
+        """The stages, on the rows themselves (in process)."""
+        return self.rules.apply(normalize_batch(batch, self.normalize))
+
+    def results(self, records: list[list[str]]) -> list[RowResult]:
+        """The stages on a worker's copy of the rows, as tuples to send back."""
+        return [(row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
+                 row.last_name, row.country, row.external_id, row.upload)
+                for row in self.apply([Row(0, fields) for fields in records])]
+
+
+def apply_results(batch: RowBatch, results: list[RowResult]) -> RowBatch:
+    """Write a worker's :meth:`RowWork.results` into the batch's rows."""
+    for row, result in zip(batch, results, strict=True):
+        (row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
+         row.last_name, row.country, row.external_id, row.upload) = result  # type: ignore[assignment]
+    return batch
 
 
 class _Worker:
@@ -63,40 +96,40 @@ class _Worker:
             raise self._died() from None
 
     def _died(self) -> StreamerError:
-        return StreamerError("a normalising worker process ended unexpectedly "
+        return StreamerError("a worker process ended unexpectedly "
                              f"(exit code {self.process.returncode})")
 
-    async def receive(self) -> list[Normalized]:
+    async def receive(self) -> list[RowResult]:
         try:
             header = await self._answers.receive_exactly(HEADER.size)
             (size,) = HEADER.unpack(header)
             data = await self._answers.receive_exactly(size)
         except (anyio.EndOfStream, anyio.IncompleteRead):
             raise self._died() from None
-        results: list[Normalized] = unframe(data)  # type: ignore[assignment]
+        results: list[RowResult] = unframe(data)  # type: ignore[assignment]
         return results
 
     async def finish(self) -> None:
         await self._requests.aclose()
 
 
-class NormalizePool:
-    """``workers`` processes normalising batches; ``0`` normalises in this process."""
+class RowWorkers:
+    """``workers`` processes doing the :class:`RowWork`; ``0`` does it in this process."""
 
-    def __init__(self, rules: NormalizeRules, workers: int) -> None:
-        self.rules = rules
+    def __init__(self, work: RowWork, workers: int) -> None:
+        self.work = work
         self.workers = workers
         self._pool: list[_Worker] = []
         self._stack = AsyncExitStack()
 
-    async def __aenter__(self) -> NormalizePool:
+    async def __aenter__(self) -> RowWorkers:
         async with AsyncExitStack() as stack:
             for _ in range(self.workers):
                 process = await stack.enter_async_context(await anyio.open_process(
-                    [sys.executable, "-m", "streamer.normalize_worker"],
+                    [sys.executable, "-m", "streamer.row_worker"],
                     stdin=PIPE, stdout=PIPE, stderr=None))
                 worker = _Worker(process)
-                await worker.send(self.rules)
+                await worker.send(self.work)
                 self._pool.append(worker)
             self._stack = stack.pop_all()
         return self
@@ -112,13 +145,12 @@ class NormalizePool:
 
     async def stage(self, receive: ObjectReceiveStream[RowBatch],
                     send: ObjectSendStream[RowBatch]) -> None:
-        """Normalise every batch from ``receive`` into ``send``, in order."""
+        """Do the work on every batch from ``receive``, into ``send``, in order."""
         async with receive, send:
             if not self._pool:
                 # A thread keeps the event loop answering (uploads, progress) meanwhile.
                 async for batch in receive:
-                    await send.send(await anyio.to_thread.run_sync(
-                        normalize_batch, batch, self.rules))
+                    await send.send(await anyio.to_thread.run_sync(self.work.apply, batch))
                 return
             # Two batches per worker in flight: one being worked on, one waiting, so a
             # worker never idles while its last result travels back.
@@ -139,4 +171,4 @@ class NormalizePool:
                        send: ObjectSendStream[RowBatch]) -> None:
         async with collecting:
             async for batch, worker in collecting:
-                await send.send(apply_normalized(batch, await worker.receive()))
+                await send.send(apply_results(batch, await worker.receive()))

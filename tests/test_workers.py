@@ -1,4 +1,4 @@
-"""Normalising in worker processes gives what normalising in process gives, in order."""
+"""Worker processes give the rows what the in-process stages give them, in order."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import pytest
 import streamer
 from examples.make_contacts import write_contacts
 from streamer.errors import StreamerError
-from streamer.normalize import NormalizeRules, normalize_batch
+from streamer.normalize import NormalizeRules
 from streamer.reader import map_columns
 from streamer.records import Row, RowBatch
+from streamer.rules import CampaignRules
 from streamer.settings import Columns
-from streamer.workers import IN_PROCESS_BELOW_BYTES, NormalizePool, worker_count
+from streamer.workers import IN_PROCESS_BELOW_BYTES, RowWork, RowWorkers, worker_count
 from tests.support import read_outcomes, settings_for
 
 
@@ -39,7 +40,7 @@ async def test_a_run_with_workers_decides_every_row_as_one_without(tmp_path: Pat
     assert reports[1].balanced and reports[1].outcomes["duplicate"] > 0
 
 
-async def _normalized_by_pool(pool: NormalizePool, batches: list[RowBatch]) -> list[RowBatch]:
+async def _worked_on(pool: RowWorkers, batches: list[RowBatch]) -> list[RowBatch]:
     send, receive = anyio.create_memory_object_stream[RowBatch](len(batches))
     out_send, out_receive = anyio.create_memory_object_stream[RowBatch](len(batches))
     async with send:
@@ -50,31 +51,34 @@ async def _normalized_by_pool(pool: NormalizePool, batches: list[RowBatch]) -> l
         return [batch async for batch in out_receive]
 
 
-def _batches() -> tuple[NormalizeRules, list[RowBatch]]:
+def _batches() -> tuple[RowWork, list[RowBatch]]:
     columns = map_columns(("phone", "email", "first name"), Columns())
-    rules = NormalizeRules(columns, "US")
-    batches = [[Row(b * 10 + i, [f"(415) 555-{b:02d}{i:02d}", f"a{i}@x.com", f" Ann {b} "])
+    work = RowWork(NormalizeRules(columns, "US"), CampaignRules(columns, max_record_chars=50))
+    batches = [[Row(b * 10 + i, [f"(415) 555-{b:02d}{i:02d}", f"a{i}@x.com", f" Ann{'n' * i} "])
                 for i in range(10)] for b in range(7)]
-    return rules, batches
+    return work, batches
 
 
 async def test_batches_come_back_in_order_from_several_workers() -> None:
-    rules, batches = _batches()
+    work, batches = _batches()
     _, expected = _batches()
     for batch in expected:
-        normalize_batch(batch, rules)
-    async with NormalizePool(rules, workers=3) as pool:
-        got = await _normalized_by_pool(pool, batches)
+        work.apply(batch)
+    async with RowWorkers(work, workers=3) as pool:
+        got = await _worked_on(pool, batches)
     assert [[row.record for row in batch] for batch in got] == [
         [row.record for row in batch] for batch in expected]
-    assert [(r.phone, r.email, r.first_name) for batch in got for r in batch] == [
-        (r.phone, r.email, r.first_name) for batch in expected for r in batch]
+    seen = [(r.phone, r.email, r.first_name, r.external_id, r.upload, r.reason)
+            for batch in got for r in batch]
+    assert seen == [(r.phone, r.email, r.first_name, r.external_id, r.upload, r.reason)
+                    for batch in expected for r in batch]
+    assert {reason for *_, reason in seen} == {None, "record_too_long"}
 
 
 async def test_a_dead_worker_is_a_clear_error_not_a_hang() -> None:
-    rules, batches = _batches()
-    async with NormalizePool(rules, workers=1) as pool:
+    work, batches = _batches()
+    async with RowWorkers(work, workers=1) as pool:
         pool._pool[0].process.kill()
         with pytest.raises(BaseExceptionGroup) as raised, anyio.fail_after(10):
-            await _normalized_by_pool(pool, batches)
+            await _worked_on(pool, batches)
     assert raised.group_contains(StreamerError, match="worker process ended", depth=None)

@@ -1,8 +1,8 @@
-"""A normalising worker process: ``python -m streamer.normalize_worker``.
+"""A worker process: ``python -m streamer.row_worker``, started by :mod:`streamer.workers`.
 
 It reads frames (:mod:`streamer.frames`) from stdin, the first holding the
-:class:`NormalizeRules` and each later one a batch of records' fields, and answers each
-batch with one frame of results on stdout, in order, until stdin ends.
+:class:`~streamer.workers.RowWork` to do and each later one a batch of records' fields,
+and answers each batch with one frame of results on stdout, in order, until stdin ends.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import sys
 from typing import BinaryIO
 
 from streamer.frames import frame, read_frame
-from streamer.normalize import NormalizeRules, normalize_records
+from streamer.workers import RowWork
 
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    rules = read_frame(requests)
-    if not isinstance(rules, NormalizeRules):
-        raise SystemExit("streamer.normalize_worker: expected rules first")
+    work = read_frame(requests)
+    if not isinstance(work, RowWork):
+        raise SystemExit("streamer.row_worker: expected the work to do first")
     while (records := read_frame(requests)) is not None:
-        answers.write(frame(normalize_records(records, rules)))  # type: ignore[arg-type]
+        answers.write(frame(work.results(records)))  # type: ignore[arg-type]
         answers.flush()
 
 
