@@ -217,52 +217,62 @@ class _Finder:
     whose leading digits begin the number or, for a region without them, that calls it
     valid. Runs of regions with leading digits become one alternation: Python's regex
     engine tries alternatives in order, so the first that matches is the first region.
+    A code of one region is one step: that region, if the number is valid there.
     """
 
-    code: int
-    steps: tuple[tuple[re.Pattern[str] | None, tuple[str, ...]], ...]  # (leading, regions)
+    # (leading digits, or None to choose by validity; the regions' metadata; the region to
+    # answer for each, None where is_valid_number_for_region fails: another calling code)
+    steps: tuple[tuple[re.Pattern[str] | None, tuple[_Plan, ...], tuple[str | None, ...]], ...]
 
     @classmethod
-    def of(cls, code: int, regions: tuple[str, ...]) -> _Finder:
-        steps: list[tuple[re.Pattern[str] | None, tuple[str, ...]]] = []
-        run: list[tuple[str, str]] = []  # (region, leading digits) not yet in a step
+    def of(cls, code: int) -> _Finder | None:
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+        if regions is None:
+            return None  # region_code_for_number() is None
+        if regions == (REGION_CODE_FOR_NON_GEO_ENTITY,):
+            plan = _code_plan(code)
+            return None if plan is None else cls(((None, (plan,), regions),))
+        steps: list[tuple[re.Pattern[str] | None, tuple[_Plan, ...], tuple[str | None, ...]]] = []
+        run: list[tuple[str, _Plan]] = []  # regions with leading digits not yet in a step
 
-        def close_run() -> None:
-            if run:
-                either = "|".join(f"(?P<_{at}>{leading})" for at, (_, leading) in enumerate(run))
-                steps.append((re.compile(either), tuple(region for region, _ in run)))
-                run.clear()
+        def add(leading: re.Pattern[str] | None, members: list[tuple[str, _Plan]]) -> None:
+            steps.append((leading, tuple(plan for _, plan in members),
+                           tuple(region if plan.country_code == code else None
+                                 for region, plan in members)))
 
         for region in regions:
             plan = _region_plan(region)
             if plan is None:
                 continue  # the library skips a region without metadata
-            if plan.leading_digits is None:
-                close_run()
-                steps.append((None, (region,)))
+            if plan.leading_digits is None or len(regions) == 1:
+                if run:
+                    add(_either_leading(run), run)
+                    run = []
+                add(None, [(region, plan)])
             else:
-                run.append((region, plan.leading_digits))
-        close_run()
-        return cls(code, tuple(steps))
+                run.append((region, plan))
+        if run:
+            add(_either_leading(run), run)
+        return cls(tuple(steps))
 
     def region_of(self, nsn: str) -> str | None:
-        for leading, regions in self.steps:
+        for leading, plans, rings in self.steps:
             if leading is None:
-                region = regions[0]
-                if self._valid_in(region, nsn):
-                    return region
+                if plans[0].is_valid(nsn):
+                    return rings[0]
                 continue
             found = leading.match(nsn)
             if found is not None:
                 assert found.lastgroup is not None
-                region = regions[int(found.lastgroup[1:])]
-                return region if self._valid_in(region, nsn) else None
+                at = int(found.lastgroup[1:])
+                return rings[at] if plans[at].is_valid(nsn) else None
         return None
 
-    def _valid_in(self, region: str, nsn: str) -> bool:
-        """is_valid_number_for_region(number, region)."""
-        plan = _region_plan(region)
-        return plan is not None and plan.country_code == self.code and plan.is_valid(nsn)
+
+def _either_leading(run: list[tuple[str, _Plan]]) -> re.Pattern[str]:
+    """One pattern for a run of regions' leading digits; group ``_i`` is the i-th region."""
+    return re.compile("|".join(f"(?P<_{at}>{plan.leading_digits})"
+                               for at, (_, plan) in enumerate(run)))
 
 
 # Compiled on first use: a run sees a handful of regions, not all 250.
@@ -386,23 +396,22 @@ def _parse(digits: str, plus: bool, plan: _Plan | None) -> tuple[int, str] | _Un
     return code, nsn
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def _ringing_region(code: int, nsn: str) -> str | None:
     """The region a valid number rings in, or ``None`` if it is not valid.
 
-    region_code_for_number() then is_valid_number_for_region(), as read_phone_exact;
-    cached, as repeated numbers are common and +1 may try two dozen regions.
+    region_code_for_number() then is_valid_number_for_region(), as read_phone_exact.
+    Not cached: on files of millions of distinct numbers a cache misses far more than it
+    hits, and costs more than the regex calls it saves.
     """
-    finder = _FINDERS.get(code)
-    if finder is None:
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
-        if regions is None:
-            return None
-        if len(regions) == 1:  # no choice to make: validity in the code's metadata
-            plan = _code_plan(code)
-            return regions[0] if plan is not None and plan.is_valid(nsn) else None
-        finder = _FINDERS[code] = _Finder.of(code, regions)
-    return finder.region_of(nsn)
+    finder = _FINDERS.get(code) or _finder(code)
+    return finder.region_of(nsn) if finder is not None else None
+
+
+def _finder(code: int) -> _Finder | None:
+    finder = _Finder.of(code)
+    if finder is not None:
+        _FINDERS[code] = finder
+    return finder
 
 
 def _without_separators(raw: str) -> str:
