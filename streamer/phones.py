@@ -40,14 +40,19 @@ _MAX_FAST_LENGTH = 64  # longer raw strings (never a real number) go to the libr
 _MIN_NSN = 2  # _MIN_LENGTH_FOR_NSN
 _MAX_NSN = 17  # _MAX_LENGTH_FOR_NSN
 _MAX_COUNTRY_CODE_DIGITS = 3  # _MAX_LENGTH_COUNTRY_CODE
-# The separators the fast path removes. All are in libphonenumber's _VALID_PUNCTUATION,
-# none can start or end an extension (those need "x", "#", "~", ",", ";" or letters), and
-# with three digits or more any mix of them with digits is a viable number.
-_SEPARATORS = " -.()/"  # see _without_separators
 _MIN_FAST_DIGITS = 3  # two bare digits are viable, "1 2" is not: leave that to the library
 # _test_number_length verdicts for which parse() keeps the national prefix it found.
 _KEEP_PREFIX = frozenset({ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
                           ValidationResult.INVALID_LENGTH})
+
+
+class _Unsure(Enum):
+    """The fast path cannot vouch for its answer: ask the library."""
+
+    UNSURE = 0
+
+
+_UNSURE = _Unsure.UNSURE
 
 
 # --- the reference -----------------------------------------------------------------------
@@ -117,9 +122,12 @@ class _Plan:
     leading_digits: str | None
 
     @classmethod
-    def of(cls, metadata: PhoneMetadata) -> _Plan:
+    def of(cls, metadata: PhoneMetadata) -> _Plan | None:
+        """The plan, or None for metadata the library itself could not read numbers by
+        (no general desc, code or lengths): such a region is left to the library."""
         general = metadata.general_desc
-        assert general is not None and metadata.country_code is not None
+        if general is None or metadata.country_code is None or not general.possible_length:
+            return None
         # _number_type_helper: any of these types is a known type. Mobile counts only
         # when its pattern differs from fixed line's (it is not tested otherwise).
         types = [metadata.premium_rate, metadata.toll_free, metadata.shared_cost,
@@ -225,13 +233,18 @@ class _Finder:
     steps: tuple[tuple[re.Pattern[str] | None, tuple[_Plan, ...], tuple[str | None, ...]], ...]
 
     @classmethod
-    def of(cls, code: int) -> _Finder | None:
+    def of(cls, code: int) -> _Finder | _Unsure | None:
+        """The finder; None when no number of ``code`` is valid; _UNSURE when a region's
+        metadata has no plan (see _Plan.of)."""
         regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
         if regions is None:
             return None  # region_code_for_number() is None
         if regions == (REGION_CODE_FOR_NON_GEO_ENTITY,):
             plan = _code_plan(code)
-            return None if plan is None else cls(((None, (plan,), regions),))
+            if plan is None:
+                found = PhoneMetadata.metadata_for_nongeo_region(code) is not None
+                return _UNSURE if found else None  # no metadata: never valid
+            return cls(((None, (plan,), regions),))
         steps: list[tuple[re.Pattern[str] | None, tuple[_Plan, ...], tuple[str | None, ...]]] = []
         run: list[tuple[str, _Plan]] = []  # regions with leading digits not yet in a step
 
@@ -243,6 +256,8 @@ class _Finder:
         for region in regions:
             plan = _region_plan(region)
             if plan is None:
+                if PhoneMetadata.metadata_for_region(region) is not None:
+                    return _UNSURE
                 continue  # the library skips a region without metadata
             if plan.leading_digits is None or len(regions) == 1:
                 if run:
@@ -285,8 +300,9 @@ def _region_plan(region: str) -> _Plan | None:
     plan = _REGION_PLANS.get(region)
     if plan is None and region in SUPPORTED_REGIONS:
         metadata = PhoneMetadata.metadata_for_region(region)
-        if metadata is not None:
-            plan = _REGION_PLANS[region] = _Plan.of(metadata)
+        plan = _Plan.of(metadata) if metadata is not None else None
+        if plan is not None:
+            _REGION_PLANS[region] = plan
     return plan
 
 
@@ -307,15 +323,6 @@ def _code_plan(code: int) -> _Plan | None:
 
 
 # --- parse(), replayed on bare digits -------------------------------------------------------
-
-
-class _Unsure(Enum):
-    """The fast path cannot vouch for its answer: ask the library."""
-
-    UNSURE = 0
-
-
-_UNSURE = _Unsure.UNSURE
 
 
 def _extract_country_code(number: str) -> tuple[int, str]:
@@ -396,7 +403,7 @@ def _parse(digits: str, plus: bool, plan: _Plan | None) -> tuple[int, str] | _Un
     return code, nsn
 
 
-def _ringing_region(code: int, nsn: str) -> str | None:
+def _ringing_region(code: int, nsn: str) -> str | _Unsure | None:
     """The region a valid number rings in, or ``None`` if it is not valid.
 
     region_code_for_number() then is_valid_number_for_region(), as read_phone_exact.
@@ -404,18 +411,24 @@ def _ringing_region(code: int, nsn: str) -> str | None:
     hits, and costs more than the regex calls it saves.
     """
     finder = _FINDERS.get(code) or _finder(code)
-    return finder.region_of(nsn) if finder is not None else None
+    return finder.region_of(nsn) if isinstance(finder, _Finder) else finder
 
 
-def _finder(code: int) -> _Finder | None:
+def _finder(code: int) -> _Finder | _Unsure | None:
     finder = _Finder.of(code)
-    if finder is not None:
+    if isinstance(finder, _Finder):
         _FINDERS[code] = finder
     return finder
 
 
 def _without_separators(raw: str) -> str:
-    # Chained replace() is a few times faster than str.translate() with deletions.
+    """``raw`` without the separators `` -.()/``.
+
+    All are in libphonenumber's _VALID_PUNCTUATION, none can start or end an extension
+    (those need "x", "#", "~", ",", ";" or letters), and with three digits or more any
+    mix of them with digits is a viable number. Chained replace() is a few times faster
+    than str.translate() with deletions.
+    """
     return (raw.replace(" ", "").replace("-", "").replace(".", "").replace("(", "")
             .replace(")", "").replace("/", ""))
 
@@ -444,12 +457,16 @@ def _read_fast(raw: str, region: str) -> Read | _Unsure | None:
         international = _parse(digits, True, None)
         if international is _UNSURE:
             return _UNSURE
-        if international is not None and _ringing_region(*international) is not None:
-            code, nsn = international
-            country = str(code)
+        if international is not None:
+            valid = _ringing_region(*international)
+            if valid is _UNSURE:
+                return _UNSURE
+            if valid is not None:
+                code, nsn = international
+                country = str(code)
     ringing = _ringing_region(code, nsn)
-    if ringing is None:
-        return None
+    if ringing is None or ringing is _UNSURE:
+        return ringing
     return f"+{country}{nsn}", ringing
 
 

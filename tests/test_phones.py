@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.phone_agreement import REGIONS, build_values
+from streamer import phones
 from streamer.phones import _UNSURE, _read_fast, read_phone, read_phone_exact
 
 fast = read_phone.__wrapped__  # without the per-(raw, region) cache
@@ -55,6 +56,24 @@ def test_shapes_people_write_take_the_fast_path_and_agree(raw: str, region: str)
 def test_other_shapes_go_to_libphonenumber(raw: str, region: str) -> None:
     assert _read_fast(raw, region) is _UNSURE
     assert read_phone(raw, region) == read_phone_exact(raw, region)
+
+
+def test_a_region_the_fast_path_cannot_plan_is_left_to_the_library(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_of = phones._Plan.of.__func__  # type: ignore[attr-defined]
+
+    def without_canada(cls: type[phones._Plan], metadata: phonenumbers.PhoneMetadata
+                       ) -> phones._Plan | None:
+        return None if metadata.id == "CA" else plan_of(cls, metadata)
+
+    monkeypatch.setattr(phones._Plan, "of", classmethod(without_canada))
+    for cache in ("_REGION_PLANS", "_CODE_PLANS", "_FINDERS"):
+        monkeypatch.setattr(phones, cache, {})
+    for raw, region in [("604 555 1234", "CA"), ("+1 604 555 1234", "US"),
+                        ("+1 415 555 2671", "GB"), ("4155552671", "US")]:
+        assert _read_fast(raw, region) is _UNSURE
+        assert fast(raw, region) == read_phone_exact(raw, region) is not None
+    assert _read_fast("+44 20 7946 0958", "US") is not _UNSURE
 
 
 def _check(raw: str, region: str) -> None:
