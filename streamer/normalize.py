@@ -2,21 +2,26 @@
 
 The phone and email libraries are the ground truth; results are cached because real
 files repeat values (the same company switchboard, the same typo) far more than chance.
+Phones are read by :mod:`streamer.phones`, which gives libphonenumber's answer without
+calling it for numbers as people usually write them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import phonenumbers
 
 from streamer import emails
 from streamer.country_names import ENGLISH_NAMES
+from streamer.phones import read_phone, read_phone_exact
 from streamer.reader import ColumnMap
 from streamer.records import ReasonCode, RowBatch
 
-_CACHE_SIZE = 1 << 16
+__all__ = [
+    "NormalizeRules", "normalize_batch", "normalize_email", "normalize_name", "normalize_phone",
+    "read_phone", "read_phone_exact", "region_for_country",
+]
 
 
 def _country_index() -> dict[str, str]:
@@ -49,38 +54,11 @@ def normalize_phone(raw: str, region: str) -> str | None:
     (``4915127153684`` in DE) are the international form with its ``+`` dropped;
     libphonenumber would call them a valid but different national number
     (``+494915127153684``), so the international reading wins when it is valid.
+    :func:`read_phone_exact` is this definition as libphonenumber calls;
+    :func:`read_phone` returns the same, faster.
     """
     read = read_phone(raw, region)
     return read[0] if read is not None else None
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def read_phone(raw: str, region: str) -> tuple[str, str] | None:
-    """(E.164, the region the number rings in), or ``None``; see :func:`normalize_phone`."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    code = str(number.country_code)
-    # The dropped-"+" reading: the national number begins with the country code's digits
-    # (cheap to test first: true for almost no number), and so do the digits as written.
-    if str(number.national_number).startswith(code) and "+" not in raw:
-        digits = phonenumbers.normalize_digits_only(raw)
-        if digits.startswith(code) and not digits.startswith("0"):
-            try:
-                international = phonenumbers.parse("+" + digits, None)
-            except phonenumbers.NumberParseException:
-                pass
-            else:
-                if phonenumbers.is_valid_number(international):
-                    number = international
-    # is_valid_number() is region_code_for_number() plus is_valid_number_for_region(); the
-    # first is the costly half (it tries every region sharing +1), so call it only once.
-    number_region = phonenumbers.region_code_for_number(number)
-    if number_region is None or not phonenumbers.is_valid_number_for_region(
-            number, number_region):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number_region
 
 
 def normalize_email(raw: str) -> str | None:
