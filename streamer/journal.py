@@ -53,6 +53,7 @@ _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
 _FORMAT = 2
 _FROM_SENT = frozenset({OutcomeKind.UPLOADED, OutcomeKind.FAILED})
+_KINDS = {kind.value: kind for kind in OutcomeKind}  # a dict lookup beats the enum's call
 _OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
 
 
@@ -209,7 +210,7 @@ class Journal:
             f"SELECT {_OUTCOME_COLUMNS} FROM outcomes WHERE record > ? "
             "ORDER BY record LIMIT ?", (after, chunk)
         ).fetchall():
-            yield [Outcome(record, OutcomeKind(kind), reason, duplicate_of, external_id,
+            yield [Outcome(record, _KINDS[kind], reason, duplicate_of, external_id,
                            () if fields is None else tuple(fields.split(_FIELD_SEPARATOR)),
                            detail)
                    for record, kind, reason, duplicate_of, external_id, fields, detail in rows]

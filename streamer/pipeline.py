@@ -50,6 +50,7 @@ from streamer.reconcile import Verification, reconcile, settle_leftovers
 from streamer.records import Outcome, OutcomeKind, RowBatch
 from streamer.report import OUTCOME_HEADER, Report, RowFileWriter, UploadStats, write_report
 from streamer.rules import CampaignRules
+from streamer.safety import neutralize
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
 from streamer.webhook import notify
@@ -309,10 +310,11 @@ class _Run:
             for file in files:
                 await file.open()
             for chunk in self.journal.outcomes():
+                # Only the external id can be the user's text; the rest is ours.
                 await outcomes.write_rows(
-                    (o.record, o.outcome, o.reason or "",
-                     "" if o.duplicate_of is None else o.duplicate_of, o.external_id)
-                    for o in chunk)
+                    [(o.record, o.outcome.value, o.reason or "",
+                      "" if o.duplicate_of is None else o.duplicate_of,
+                      neutralize(o.external_id)) for o in chunk], neutralized=True)
                 await rejected.write_rows((*o.fields, o.record, o.reason, o.detail)
                                           for o in chunk if o.outcome is OutcomeKind.REJECTED)
                 await failed.write_rows((*o.fields, o.record, o.reason, o.detail) for o in chunk

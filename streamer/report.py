@@ -137,11 +137,15 @@ class RowFileWriter:
         self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
         await self.write_rows([self._header])
 
-    async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
-        """Append rows; every cell is neutralised against spreadsheet formulas."""
+    async def write_rows(self, rows: Iterable[Sequence[object]], *,
+                         neutralized: bool = False) -> None:
+        """Append rows; every cell is neutralised against spreadsheet formulas, unless the
+        caller already did (``neutralized``: a million-row file is worth the care)."""
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(
-            [neutralize(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
+        if not neutralized:
+            rows = ([neutralize(cell) if isinstance(cell, str) else cell for cell in row]
+                    for row in rows)
+        csv.writer(buffer).writerows(rows)
         if text := buffer.getvalue():
             await self._file.write(text)
 
