@@ -43,7 +43,6 @@ CREATE TABLE IF NOT EXISTS sent (
     listed      INTEGER NOT NULL DEFAULT 0,
     resent      INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS sent_by_batch ON sent (batch_id);
 CREATE TABLE IF NOT EXISTS listed (external_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 _KEYS = ("fingerprint", "settings")
