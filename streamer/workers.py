@@ -36,6 +36,8 @@ from streamer.normalize import NormalizeRules, normalize_batch
 from streamer.records import Row, RowBatch
 from streamer.rules import CampaignRules
 
+#: Where this package was imported from: its workers import the very same one.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Below this input size ``workers=None`` means no worker processes.
 IN_PROCESS_BELOW_BYTES = 16 << 20
 
@@ -123,11 +125,13 @@ class RowWorkers:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> RowWorkers:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
         async with AsyncExitStack() as stack:
             for _ in range(self.workers):
                 process = await stack.enter_async_context(await anyio.open_process(
                     [sys.executable, "-m", "streamer.row_worker"],
-                    stdin=PIPE, stdout=PIPE, stderr=None))
+                    stdin=PIPE, stdout=PIPE, stderr=None, env=env))
                 worker = _Worker(process)
                 await worker.send(self.work)
                 self._pool.append(worker)
