@@ -422,18 +422,19 @@ class Scores:
 
 
 def score(people: int, seed: int) -> Scores:
-    """Run exact then fuzzy dedup over ``generate(people, seed)`` and score it."""
-    from streamer.fuzzy import FuzzyIndex
+    """Run the pipeline's dedup (exact, then fuzzy) over ``generate(people, seed)``, each
+    row normalised as the pipeline does, and score it."""
+    from streamer.dedup import Dedup
+    from streamer.fuzzy import FuzzySettings
     from streamer.normalize import (
         normalize_email,
         normalize_name,
         normalize_phone,
         region_for_country,
     )
+    from streamer.records import Row
 
-    scores, fuzzy = Scores(), FuzzyIndex()
-    by_phone: dict[str, int] = {}
-    by_email: dict[str, int] = {}
+    scores, dedup = Scores(), Dedup(fuzzy=FuzzySettings())
     person_of: dict[int, int] = {}
     seen: set[int] = set()
     for record, (fields, person, kind) in enumerate(rows_with_kinds(people, seed), 1):
@@ -445,34 +446,25 @@ def score(people: int, seed: int) -> Scores:
         if phone is None or email is None:
             scores.invalid += 1
             continue
-        first, last = normalize_name(first), normalize_name(last)
+        row = Row(record, fields)
+        row.phone, row.email = phone, email
+        row.first_name, row.last_name = normalize_name(first), normalize_name(last)
         person_of[record] = person
-        verdict: tuple[str, int] | None = None
-        if phone in by_phone:  # exact first, as ExactDedup: phone, then email
-            verdict = "same_phone", by_phone[phone]
-        elif email and email in by_email:
-            verdict = "same_email", by_email[email]
-        else:
-            verdict = fuzzy.match(record, phone, email, first, last)
+        dedup.check(row, by_external_id=False)
         repeat = person in seen
         seen.add(person)
         scores.repeats += repeat
         scores.repeat_kinds[kind] += repeat
-        if verdict is None:
-            by_phone[phone] = record
-            if email:
-                by_email[email] = record
-            fuzzy.add(record, phone, email, first, last)
+        if row.duplicate_of is None:
             if repeat:
                 scores.missed[kind] += 1
             continue
-        reason, kept = verdict
-        right = person_of[kept] == person
+        right = person_of[row.duplicate_of] == person
         scores.marked += 1
         scores.marked_right += right
         scores.false_merges += not right
         scores.repeats_marked += repeat
-        scores.reasons[reason] += 1
+        scores.reasons[str(row.reason)] += 1
     return scores
 
 

@@ -1,23 +1,30 @@
 """Fuzzy duplicates: the same person written with a typo, found after exact dedup.
 
-Exact dedup (``streamer.dedup.Dedup``) has already caught the same E.164 number and
-the same email. This index sees the rows it kept, in file order, and finds two more
-kinds of repeat. A typo alone proves nothing (``ann.lea@`` and ``ann.lee@`` are as
-likely two people as one), so each kind needs corroboration, and every doubt keeps the
-rows apart: a missed duplicate costs one extra call, a false merge loses a customer.
+Exact dedup has already caught the same E.164 number and the same email. Fuzzy dedup
+sees the rows it kept, in file order, and finds two more kinds of repeat. A typo alone
+proves nothing (``ann.lea@`` and ``ann.lee@`` are as likely two people as one), so each
+kind needs corroboration, and every doubt keeps the rows apart: a missed duplicate costs
+one extra call, a false merge loses a customer.
 
 **Names agree** when first and last names are each equal after Unicode NFKD, dropping
 combining marks, case folding and dropping all but letters and digits (``José  de la
 Cruz`` = ``jose DELACRUZ``). Both must be non-empty: a lone given name is no evidence.
-Rows without both are never fuzzy duplicates and are not indexed. Both rules require
-agreeing names, so people with different names are never merged by them.
+Rows without both are never fuzzy duplicates. Both rules require agreeing names, so
+people with different names are never merged by them.
+
+**Common names are weak evidence.** A name is *common* once ``max_namesakes`` kept
+contacts have it (default 64). Among *n* namesakes, the chance that a new one's number
+is a digit from one of theirs, or their address two typos from one of theirs, grows
+with *n*; only the typo's odds do not. So for a common name the phone rule is off, and
+an address may be only one typo from the kept one.
 
 ``similar_email``: the names agree, the domains are the same, and the local part is
 the kept one *mistyped*:
 
 - at most one edit (transposition, missing, extra or wrong character; optimal string
   alignment distance) per ``email_chars_per_edit`` characters of the shorter local
-  part, and at most ``max_email_edits``: ``ann@`` gets none, ``jose.garcia@`` two;
+  part, at most ``max_email_edits``, and at most one for a common name: ``ann@`` gets
+  none, ``jose.garcia@`` two;
 - the same digits in the same order: digits are how people who share a name tell
   their mailboxes apart (``john.smith1`` / ``john.smith12``);
 - neither is the other with characters added only at its start or end (``christopher``
@@ -33,12 +40,12 @@ the kept one *mistyped*:
 A close phone is not required: a repeat whose number matched would already be an
 exact duplicate, so what is left is mostly a person giving a second number.
 
-``similar_phone_same_name``: the names agree, the numbers have the same length and
-differ in at most ``max_phone_digit_differences`` digits, exactly one kept namesake's
-number is that close, and where both rows have an email the two are one address
-mistyped (as above, with the full ``max_email_edits`` allowed whatever the length,
-since the number already corroborates). Two people a digit apart with different names,
-or with the same name and two addresses, stay two rows.
+``similar_phone_same_name``: the names agree and are not common, the numbers have the
+same length and differ in at most ``max_phone_digit_differences`` digits, exactly one
+kept namesake's number is that close, and where both rows have an email the two are one
+address mistyped (as above, with the full ``max_email_edits`` allowed whatever the
+length, since the number already corroborates). Two people a digit apart with different
+names, or with the same name and two addresses, stay two rows.
 
 If the two rules point at different kept contacts, neither is trusted.
 
@@ -49,31 +56,17 @@ every key includes the name (both rules require it):
 - phone: (name, number length, part *i*, the digits of part *i*) for the number cut into
   ``max_phone_digit_differences + 1`` parts: with one wrong digit, one part is intact.
   The first three digits (country and area code) go with the first part, so no block
-  is a whole area's namesakes.
+  is a whole area's namesakes. Contacts of a common name get no phone keys.
 
 A block holds at most ``max_block_size`` contacts (a very common name at one big
 domain), so no lookup costs more than that many checks. A full block may have turned
 contacts away, so it cannot show that a match is the only one: a row whose block is
 full is not matched by that rule.
 
-**Memory.** The keys share one open-addressing table of 64-bit slots (``array('Q')``),
-each a key's 32-bit blake2b fingerprint above the contact's 32-bit id: a multimap with
-no Python object per entry, 53-80 % full. Two or three keys per contact (one per
-email, two per number) cost 10-15 bytes each. A fingerprint only finds candidates;
-each is checked against the contact's own data in flat arrays: record number (4 bytes),
-the number's digits (8), fingerprints of name and email domain (4 each), and the
-email's local part in one ``bytearray`` with a 4-byte end offset and a 1-byte length.
-No deletion neighbourhood is stored (two edits of an *n*-character address would need
-about n²/2 keys); candidates are few enough to check by edit distance directly.
-``nbytes()`` reports the total: 75-90 bytes per indexed contact, measured at 100k and
-1M (more while the table grows: old and new slots are both held for a moment).
-Limits: 2**32 - 1 indexed contacts, record numbers below 2**32.
-
-**What the rules cannot tell.** Two namesakes whose numbers are a digit apart by
-chance, when at most one has an email, look exactly like a typo, and are merged: on a
-synthetic million people with names far more concentrated than real ones, 2 such
-pairs. Likewise, rarely, a namesake's odd address two typos from another's (1 in that
-million).
+**Memory.** One :class:`ContactIndex` holds every key of exact and fuzzy dedup in a
+single open-addressing table of 64-bit slots (``array('Q')``), each a key's 32-bit
+fingerprint above a 32-bit contact id; a key is found again from the contact's own
+data in flat arrays, so no Python object is kept per contact. See its docstring.
 """
 
 from __future__ import annotations
@@ -82,28 +75,24 @@ import hashlib
 import re
 import sys
 import unicodedata
+import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from math import isqrt
 
 from rapidfuzz.distance import OSA
 
 from streamer.errors import ConfigError
+from streamer.records import ReasonCode, Row
 
 SIMILAR_EMAIL = "similar_email"
 SIMILAR_PHONE_SAME_NAME = "similar_phone_same_name"
 
-_INITIAL_SLOTS = 1 << 10
-_ID_BITS = 32
-_ID_MASK = (1 << _ID_BITS) - 1
-_STEP_SHIFT = 7  # probe steps come from other fingerprint bits than the start does
 _MAX_PHONE_DIGITS = 18  # a leading 1 plus these digits still fits an unsigned 64-bit slot
 _LEADING_DIGITS = 3  # country and area code: they say little about who a number is
 _NAME_CACHE = 1 << 12  # names repeat: folding each distinct one once is enough
-_OFFSET_LIMIT = 1 << 32  # local parts beyond this many bytes need 8-byte offsets
-_MAX_LENGTH = 255  # local-part lengths are kept in a byte
 
 # Letters without a decomposition, as people type them in addresses.
 _TRANSLITERATIONS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe",
@@ -124,12 +113,16 @@ class FuzzySettings:
     length (default 1); 0 turns the ``similar_phone_same_name`` rule off.
     ``max_block_size``: the most kept contacts one blocking key holds (default 64); it
     bounds the cost of a lookup when a name is very common.
+    ``max_namesakes``: kept contacts sharing a name that make it common (default 64): a
+    common name's namesakes are not matched by a close number, and by an address only
+    one typo off.
     """
 
     max_email_edits: int = 2
     email_chars_per_edit: int = 5
     max_phone_digit_differences: int = 1
     max_block_size: int = 64
+    max_namesakes: int = 64
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_email_edits <= 3:
@@ -140,6 +133,8 @@ class FuzzySettings:
             raise ConfigError("--fuzzy-phone-digits must be between 0 and 3")
         if self.max_block_size < 1:
             raise ConfigError("max_block_size must be at least 1")
+        if self.max_namesakes < 1:
+            raise ConfigError("--fuzzy-max-namesakes must be at least 1")
 
 
 @lru_cache(maxsize=_NAME_CACHE)
@@ -157,13 +152,14 @@ def fold_name(name: str) -> str:
 
 def name_pieces(first_name: str, last_name: str) -> frozenset[str]:
     """What addresses are made of: each name word folded, its initial, each whole name."""
-    pieces: set[str] = set()
-    for name in (first_name, last_name):
-        words = [fold_name(word).translate(_TRANSLITERATIONS)
-                 for word in _WORD_BREAKS.split(name)]
-        pieces.update(word for word in words if word)
-        pieces.update(word[0] for word in words if word)
-        pieces.add("".join(words))
+    return _pieces(first_name) | _pieces(last_name)
+
+
+@lru_cache(maxsize=_NAME_CACHE)
+def _pieces(name: str) -> frozenset[str]:
+    words = [fold_name(word).translate(_TRANSLITERATIONS) for word in _WORD_BREAKS.split(name)]
+    pieces = {word for word in words if word} | {word[0] for word in words if word}
+    pieces.add("".join(words))
     pieces.discard("")
     return frozenset(pieces)
 
@@ -185,7 +181,7 @@ def _chosen_from_name(local: str, pieces: frozenset[str]) -> bool:
 
 
 def _digits(local: str) -> str:
-    return "".join(char for char in local if char.isdigit())
+    return "".join(filter(str.isdigit, local))
 
 
 def _extends(longer: str, shorter: str) -> bool:
@@ -246,135 +242,521 @@ def similar_phones(
     return wrong <= settings.max_phone_digit_differences
 
 
-def _fingerprint(*parts: str) -> int:
-    """32 bits of blake2b: stable across runs, unlike ``hash()`` of a string."""
-    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "little")
+def _print32(text: str) -> int:
+    """32 bits of blake2b, never 0: stable across runs, unlike ``hash()`` of a string."""
+    data = text.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "little") or 1
 
 
-def _phone_digits(phone: str) -> str:
-    """The digits of an E.164 number, or "" when ``phone`` is not one."""
-    digits = phone.removeprefix("+")
-    if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_PHONE_DIGITS:
-        return digits
-    return ""
+def _print64(text: str) -> int:
+    """64 bits of blake2b, never 0."""
+    data = text.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") or 1
 
 
-def _phone_parts(digits: str, count: int) -> list[str]:
-    """``digits`` cut into ``count`` parts, so ``count - 1`` wrong digits spare one part."""
-    spread = len(digits) - _LEADING_DIGITS
-    cuts = [_LEADING_DIGITS + spread * part // count for part in range(1, count)]
-    return [digits[start:end] for start, end in pairwise([0, *cuts, len(digits)])]
+@lru_cache(maxsize=256)
+def _phone_parts(length: int, count: int) -> tuple[tuple[int, int], ...]:
+    """How to cut a number of ``length`` digits into ``count`` parts, so that ``count - 1``
+    wrong digits spare one: (divisor, modulus) of each part's digits."""
+    spread = length - _LEADING_DIGITS
+    cuts = [min(max(_LEADING_DIGITS + spread * part // count, 0), length)
+            for part in range(1, count)]
+    return tuple((10 ** (length - end), 10 ** (end - start))
+                 for start, end in pairwise([0, *cuts, length]))
 
 
-def _is_prime(number: int) -> bool:
-    if number < 2 or number % 2 == 0:
-        return number == 2
-    return all(number % divisor for divisor in range(3, isqrt(number) + 1, 2))
+def _close_numbers(first: int, second: int, allowed: int) -> bool:
+    a, b = str(first), str(second)
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= allowed
 
 
-def _prime_at_least(number: int) -> int:
-    while not _is_prime(number):
-        number += 1
-    return number
+_LOW = (1 << 32) - 1
+# A slot is 32 bits: 1 + the contact's number, above the key's kind (3 bits) and 2 bits
+# of its hash; 0 is an empty slot.
+_TAG_BITS = 5
+_TAG_MASK = (1 << _TAG_BITS) - 1
+_MAX_CONTACTS = (1 << (32 - _TAG_BITS)) - 2
+_PHONE, _EMAIL, _ID, _HEAD, _PART = range(5)  # kinds of key; part k of a number is 4 + k
+_INITIAL_BITS = 10
+_MAX_LOAD = 0.8
+_ROW_KEYS = 8  # phone, email, external id, email block, up to 4 phone parts
+_COUNTERS_PER_SLOT = 0.25  # the namesake sketch: about two byte counters per contact
+_CACHE_LIMIT = 1 << 12  # folded names and domains remembered; forgotten all at once
+_OFFSET_LIMIT = 1 << 32  # email bytes beyond this need 8-byte offsets
+_MAX_LENGTH = 255  # local-part lengths are kept in a byte
+_SATURATED = 255
 
 
-class _BlockTable:
-    """Blocking-key fingerprint → contact ids: a multimap in one array of 64-bit slots.
+def _sketch_size(slots: int) -> int:
+    return max(int(slots * _COUNTERS_PER_SLOT), 251) | 1
 
-    Open addressing with double hashing over a prime number of slots (any step then
-    visits every slot), grown by half at 4/5 full: slots stay 53-80 % used, where
-    doubling a power of two would leave them as little as 40 % used. Nothing is ever
-    removed, so every entry of a key lies on that key's probe sequence before its first
-    empty slot. A slot holds the fingerprint above ``id + 1``: 0 means empty, and the
-    table regrows from its own slots. Blocks that reach ``max_block`` entries are
-    remembered as full (one set entry per ``max_block`` slots at most), so looking them
-    up again costs nothing.
+
+def _count_in(sketch: bytearray, first_at: int, second_at: int) -> None:
+    """One more of a name whose counters are at these two places (conservative update:
+    only the smaller is raised, so a name's count is overstated as little as possible)."""
+    first, second = sketch[first_at], sketch[second_at]
+    if first <= second and first < _SATURATED:
+        sketch[first_at] = first + 1
+    if second <= first and second < _SATURATED:
+        sketch[second_at] = second + 1
+
+
+class ContactIndex:
+    """Kept contacts and every key that finds them again: exact and fuzzy dedup's index.
+
+    Each kept contact has a number (its position) and, in flat arrays: its record number
+    (4 bytes), "1" + its E.164 digits (8), its name's fingerprint (4; 0 when the name
+    cannot match), its email domain's 32-bit blake2b (4), its local part's UTF-8 bytes in
+    one ``bytearray`` with a 4-byte end offset and a 1-byte length, the next older
+    contact in its email block (4); with external ids, their 64-bit blake2b (8).
+
+    Every key lives in one open-addressing table of 32-bit slots (``array('I')``): the
+    contact's number, the key's kind and 2 bits of the key's hash. A key's hash places it
+    (linear probing over a power of two slots, doubled at 4/5 full, so 40-80 % used); a
+    slot of the right kind and bits is then checked against the contact's own data, so a
+    match is never a hash collision:
+
+    - exact phone: the digits;
+    - exact email: the local part's bytes and the domain's blake2b (a false match needs
+      two domains with one 32-bit blake2b *and* an address at each with one local part:
+      among a million distinct domains, about 10**12 / 2**33 pairs of domains, 1 in 10^4,
+      have one, and then only a local part shared by both domains is at risk);
+    - external id: its 64-bit blake2b (two ids with one would be merged: among 10 million
+      rows and 10 million kept contacts, about 10**14 / 2**64, 5 in a million);
+    - fuzzy blocks: the name and the domain, or the name and that part of the number.
+
+    The table holds no hashes, so growing it hashes every key again from the contact's
+    data. Nothing is removed, so a lookup that misses ends at the empty slot where its
+    key is then filed, without a second search. An email block is one slot, for its
+    newest contact, whose chain leads through the others.
+
+    How common a name is, is counted in a count-min sketch (two byte counters per name,
+    saturating at 255, about two counters per contact): it may overcount, which only
+    calls a name common early, never late.
+    ``nbytes()`` counts every array at its allocated size, the table, the sketch, the set
+    of full blocks and the caches of folded names and domains.
+    Limits: 2**27 - 2 contacts, record numbers below 2**32.
     """
 
-    __slots__ = ("_full", "_max_block", "_slots", "_used")
+    __slots__ = ("_chain", "_common", "_domains", "_ends", "_exact", "_full", "_ids", "_lengths",
+                 "_limit", "_locals", "_names", "_namesakes", "_parts", "_phones", "_prints",
+                 "_records", "_settings", "_shift", "_slots", "_used")
 
-    def __init__(self, max_block: int) -> None:
-        self._slots = array("Q", bytes(8 * _prime_at_least(_INITIAL_SLOTS)))
+    def __init__(self, settings: FuzzySettings | None, *, exact: bool) -> None:
+        self._settings = settings
+        self._exact = exact
+        self._parts = settings.max_phone_digit_differences + 1 if settings is not None else 1
+        self._slots = array("I", [0]) * (1 << _INITIAL_BITS)
+        self._shift = 32 - _INITIAL_BITS
+        self._limit = int(len(self._slots) * _MAX_LOAD)
         self._used = 0
-        self._max_block = max_block
-        self._full: set[int] = set()
+        self._full: set[int] = set()  # hashes of blocks that reached max_block_size
+        self._common: set[int] = set()  # names that reached max_namesakes
+        self._namesakes = bytearray(_sketch_size(len(self._slots)))
+        self._records = array("I")
+        self._phones = array("Q")
+        self._names = array("I")
+        self._domains = array("I")
+        self._ends = array("I", [0])
+        self._lengths = array("B")  # local parts' lengths in characters, up to 255
+        self._locals = bytearray()
+        self._chain = array("I")  # 1 + the next older contact in its email block, or 0
+        self._ids = array("Q")  # filled once a batch is checked by external id
+        self._prints: dict[str, int] = {}  # folded names' and domains' fingerprints
+
+    def __len__(self) -> int:
+        return len(self._records)
 
     def nbytes(self) -> int:
-        return sys.getsizeof(self._slots) + sys.getsizeof(self._full)
+        """Bytes held: arrays and table at their allocated size, sets, caches."""
+        held = (self._slots, self._namesakes, self._records, self._phones, self._names,
+                self._domains, self._ends, self._lengths, self._locals, self._chain,
+                self._ids)
+        total = sum(sys.getsizeof(part) for part in held)
+        for numbers in (self._full, self._common):
+            total += sys.getsizeof(numbers) + 32 * len(numbers)
+        prints = self._prints
+        total += sys.getsizeof(prints) + sum(sys.getsizeof(text) + 32 for text in prints)
+        return total
 
-    def find(self, fingerprint: int) -> list[int] | None:
-        """Ids filed under ``fingerprint`` (rarely, a key sharing it); None if full."""
-        if fingerprint in self._full:
-            return None
-        slots = self._slots
-        size = len(slots)
-        index, step = fingerprint % size, 1 + (fingerprint >> _STEP_SHIFT) % (size - 1)
-        found = []
-        while slot := slots[index]:
-            if slot >> _ID_BITS == fingerprint:
-                found.append((slot & _ID_MASK) - 1)
-            index = (index + step) % size
+    def check(self, rows: Iterable[Row], by_external_id: bool, *, match: bool = True,
+              add: bool = True) -> None:
+        """Mark each row duplicate of a kept contact, or keep it: exact keys (phone, email,
+        external id when ``by_external_id``) if this index has them, then fuzzy rules.
+
+        ``match=False`` keeps every row; ``add=False`` keeps nothing (to ask only).
+        """
+        settings = self._settings
+        exact = self._exact
+        if by_external_id and len(self._ids) < len(self._records):
+            self._ids.extend(array("Q", [0]) * (len(self._records) - len(self._ids)))
+        with_ids = by_external_id or len(self._ids) > 0
+        fuzzy = settings is not None
+        email_rule = settings is not None and settings.max_email_edits > 0
+        parts = self._parts
+        max_block = settings.max_block_size if settings is not None else 0
+        max_namesakes = settings.max_namesakes if settings is not None else 0
+        max_edits = settings.max_email_edits if settings is not None else 0
+        slots, used, limit, shift = self._slots, self._used, self._limit, self._shift
+        end = len(slots) - 1
+        namesakes = self._namesakes
+        width = len(namesakes)
+        records, phones, names = self._records, self._phones, self._names
+        domains, ends, lengths, chain = self._domains, self._ends, self._lengths, self._chain
+        locals_, ids = self._locals, self._ids
+        full, prints, commons = self._full, self._prints, self._common
+        low, tags, bits = _LOW, _TAG_MASK, _TAG_BITS
+        for row in rows:
+            if row.reason is not None:
+                continue
+            if used + _ROW_KEYS > limit:
+                self._used = used
+                self._grow()
+                slots, limit, shift = self._slots, self._limit, self._shift
+                end = len(slots) - 1
+                namesakes = self._namesakes
+                width = len(namesakes)
+            phone = row.phone
+            digits = phone[1:]
+            value = (int("1" + digits) if phone[:1] == "+" and digits.isdigit()
+                     and digits.isascii() and len(digits) <= _MAX_PHONE_DIGITS else 0)
+            email = row.email
+            if email:
+                local, _, domain = email.rpartition("@")
+                domain_print = prints.get(domain) or self._domain_print(domain)
+            else:
+                local, domain_print = "", 0
+            local_bytes = local.encode("utf-8", "surrogatepass")
+            phone_slot = email_slot = id_slot = 0
+            phone_at = email_at = id_at = -1
+            id_key = 0
+            if exact:
+                # The same number: the hash finds it, the digits prove it.
+                if value:
+                    h = hash((value, _PHONE)) & low
+                    tag = _PHONE << 2 | h & 3
+                    at = h >> shift
+                    slot = slots[at]
+                    while slot and not (slot & tags == tag
+                                        and phones[(slot >> bits) - 1] == value):
+                        at = at + 1 if at < end else 0
+                        slot = slots[at]
+                    if slot:
+                        row.reason = ReasonCode.SAME_PHONE
+                        row.duplicate_of = records[(slot >> bits) - 1]
+                        continue
+                    phone_at, phone_slot = at, tag
+                if email:
+                    h = zlib.crc32(local_bytes, domain_print)
+                    tag = _EMAIL << 2 | h & 3
+                    at = h >> shift
+                    slot = slots[at]
+                    while slot:
+                        if slot & tags == tag:
+                            contact = (slot >> bits) - 1
+                            if domains[contact] == domain_print and (
+                                    locals_[ends[contact]:ends[contact + 1]] == local_bytes):
+                                break
+                        at = at + 1 if at < end else 0
+                        slot = slots[at]
+                    if slot:
+                        row.reason = ReasonCode.SAME_EMAIL
+                        row.duplicate_of = records[(slot >> bits) - 1]
+                        continue
+                    email_at, email_slot = at, tag
+                if by_external_id:
+                    id_key = _print64(row.external_id)
+                    h = id_key & low
+                    tag = _ID << 2 | h & 3
+                    at = h >> shift
+                    slot = slots[at]
+                    while slot and not (slot & tags == tag
+                                        and ids[(slot >> bits) - 1] == id_key):
+                        at = at + 1 if at < end else 0
+                        slot = slots[at]
+                    if slot:
+                        row.reason = ReasonCode.SAME_EXTERNAL_ID
+                        row.duplicate_of = records[(slot >> bits) - 1]
+                        continue
+                    id_at, id_slot = at, tag
+            name = 0
+            if fuzzy:
+                first, last = row.first_name, row.last_name
+                first_print = prints.get(first)
+                if first_print is None:
+                    first_print = self._name_print(first)
+                last_print = prints.get(last)
+                if last_print is None:
+                    last_print = self._name_print(last)
+                if first_print and last_print:
+                    name = hash((first_print, last_print)) & low or 1
+            if not name and not exact:
+                continue  # a fuzzy-only index holds only contacts the rules can match
+            block_at = block_hash = block_filed = -1
+            block_slot = block_head = 0
+            part_keys: list[tuple[int, int, int, int]] = []
+            common = False
+            first_at = second_at = 0
+            if name:
+                first_at, second_at = name % width, (name >> 16 | name << 16) % width
+                common = name in commons
+                if not common and min(namesakes[first_at],
+                                      namesakes[second_at]) >= max_namesakes:
+                    commons.add(name)  # for good: a rebuilt sketch may count differently
+                    common = True
+                by_email = by_phone = -1
+                if email_rule and local:
+                    h = hash((name, domain_print, _HEAD)) & low
+                    if h not in full:
+                        # The block's head: its newest contact, chained to the others.
+                        tag = _HEAD << 2 | h & 3
+                        at = h >> shift
+                        slot = slots[at]
+                        while slot:
+                            if slot & tags == tag:
+                                contact = (slot >> bits) - 1
+                                if names[contact] == name and domains[contact] == domain_print:
+                                    break
+                            at = at + 1 if at < end else 0
+                            slot = slots[at]
+                        block_at, block_hash, block_slot, block_filed = at, h, tag, 0
+                        if slot:
+                            # Namesakes at the domain: only those of about the local
+                            # part's length can be within max_email_edits of it.
+                            near: list[int] = []
+                            local_length = min(len(local), _MAX_LENGTH)
+                            block_head = slot >> bits
+                            contact = block_head - 1
+                            while contact >= 0 and block_filed < max_block:
+                                block_filed += 1
+                                if -max_edits <= lengths[contact] - local_length <= max_edits:
+                                    near.append(contact)
+                                contact = chain[contact] - 1
+                            if near and match:
+                                by_email = self._by_email(row, local, near, common)
+                if parts > 1 and value and not common:
+                    candidates: list[int] = []
+                    length = len(digits)
+                    blocked = False
+                    for key, (divisor, modulus) in enumerate(_phone_parts(length, parts)):
+                        part = value // divisor % modulus
+                        h = hash((name, length, key, part, _PART)) & low
+                        if h in full:
+                            blocked = True
+                            continue
+                        tag = (_PART + key) << 2 | h & 3
+                        at = h >> shift
+                        slot = slots[at]
+                        filed = 0
+                        while slot:
+                            if slot & tags == tag:
+                                contact = (slot >> bits) - 1
+                                if (names[contact] == name
+                                        and phones[contact] // divisor % modulus == part):
+                                    candidates.append(contact)
+                                    filed += 1
+                            at = at + 1 if at < end else 0
+                            slot = slots[at]
+                        part_keys.append((at, tag, h, filed))
+                    if candidates and match and not blocked:
+                        by_phone = self._by_phone(row, value, local, domain_print, name,
+                                                  candidates)
+                if by_email >= 0 or by_phone >= 0:
+                    if by_email >= 0 and by_phone >= 0 and by_email != by_phone:
+                        pass  # two people: neither is trusted
+                    elif by_email >= 0:
+                        row.reason = ReasonCode.SIMILAR_EMAIL
+                        row.duplicate_of = records[by_email]
+                        continue
+                    else:
+                        row.reason = ReasonCode.SIMILAR_PHONE_SAME_NAME
+                        row.duplicate_of = records[by_phone]
+                        continue
+            if not add:
+                continue
+            # Kept: remember it, and file each key where its lookup ended (unless another
+            # key of this row took that slot meanwhile).
+            contact = len(records)
+            if contact > _MAX_CONTACTS:
+                raise OverflowError("too many contacts for one dedup index")
+            records.append(row.record)
+            phones.append(value)
+            names.append(name)
+            domains.append(domain_print)
+            if local_bytes:
+                locals_ += local_bytes
+                if len(locals_) >= _OFFSET_LIMIT and ends.typecode == "I":
+                    self._ends = ends = array("Q", ends)
+            ends.append(len(locals_))
+            lengths.append(min(len(local), _MAX_LENGTH))
+            if with_ids:
+                ids.append(id_key)
+            entry = (contact + 1) << bits
+            if phone_at >= 0:  # the row's first key: its slot is still free
+                slots[phone_at] = entry | phone_slot
+                used += 1
+            if email_at >= 0:
+                at = email_at
+                while slots[at]:
+                    at = at + 1 if at < end else 0
+                slots[at] = entry | email_slot
+                used += 1
+            if id_at >= 0:
+                at = id_at
+                while slots[at]:
+                    at = at + 1 if at < end else 0
+                slots[at] = entry | id_slot
+                used += 1
+            if block_at >= 0:
+                if block_head:  # the new contact heads the block now
+                    chain.append(block_head)
+                    slots[block_at] = entry | block_slot
+                else:
+                    chain.append(0)
+                    at = block_at
+                    while slots[at]:
+                        at = at + 1 if at < end else 0
+                    slots[at] = entry | block_slot
+                    used += 1
+                if block_filed + 1 >= max_block:
+                    full.add(block_hash)
+            else:
+                chain.append(0)
+            for at, tag, h, filed in part_keys:
+                while slots[at]:
+                    at = at + 1 if at < end else 0
+                slots[at] = entry | tag
+                used += 1
+                if filed + 1 >= max_block:
+                    full.add(h)
+            if name and not common:
+                _count_in(namesakes, first_at, second_at)
+        self._used = used
+
+    def _cuts(self, value: int, cuts: dict[int, tuple[int, tuple[tuple[int, int], ...]]]
+              ) -> tuple[int, tuple[tuple[int, int], ...]]:
+        """The length and parts of numbers like ``value`` (by its bit length, when that
+        decides its number of digits)."""
+        length = len(str(value)) - 1
+        found = length, _phone_parts(length, self._parts)
+        if len(str(1 << value.bit_length())) == len(str(1 << (value.bit_length() - 1))):
+            cuts[value.bit_length()] = found
         return found
 
-    def add(self, fingerprint: int, contact: int) -> None:
-        """File ``contact`` under ``fingerprint``, unless that block is already full."""
-        if fingerprint in self._full:
-            return
-        if 5 * (self._used + 1) > 4 * len(self._slots):
-            self._grow()
-        slots = self._slots
-        size = len(slots)
-        index, step = fingerprint % size, 1 + (fingerprint >> _STEP_SHIFT) % (size - 1)
-        filed = 1
-        while slot := slots[index]:
-            filed += slot >> _ID_BITS == fingerprint
-            index = (index + step) % size
-        slots[index] = fingerprint << _ID_BITS | (contact + 1)
-        self._used += 1
-        if filed >= self._max_block:
-            self._full.add(fingerprint)
-
     def _grow(self) -> None:
+        """Double the table, each key placed again by its hash, and the sketch with it."""
         old = self._slots
-        size = _prime_at_least(len(old) * 3 // 2)
-        self._slots = slots = array("Q", bytes(8 * size))
-        for slot in old:
-            if slot:
-                fingerprint = slot >> _ID_BITS
-                index, step = fingerprint % size, 1 + (fingerprint >> _STEP_SHIFT) % (size - 1)
-                while slots[index]:
-                    index = (index + step) % size
-                slots[index] = slot
+        size = 2 * len(old)
+        shift = self._shift - 1
+        slots = array("I", [0]) * size
+        end = size - 1
+        phones, names, domains, ends, locals_ = (self._phones, self._names, self._domains,
+                                                 self._ends, self._locals)
+        crc32, low, bits = zlib.crc32, _LOW, _TAG_BITS
+        cuts: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {}  # by value // 10
+        for slot in filter(None, old):
+            contact = (slot >> bits) - 1
+            kind = slot >> 2 & 7
+            if kind >= _PART:
+                value = phones[contact]
+                length, pieces = cuts.get(value.bit_length()) or self._cuts(value, cuts)
+                divisor, modulus = pieces[kind - _PART]
+                h = hash((names[contact], length, kind - _PART, value // divisor % modulus,
+                          _PART)) & low
+            elif kind == _PHONE:
+                h = hash((phones[contact], _PHONE)) & low
+            elif kind == _EMAIL:
+                h = crc32(locals_[ends[contact]:ends[contact + 1]], domains[contact])
+            elif kind == _HEAD:
+                h = hash((names[contact], domains[contact], _HEAD)) & low
+            else:
+                h = self._ids[contact] & low
+            at = h >> shift
+            while slots[at]:
+                at = at + 1 if at < end else 0
+            slots[at] = slot
+        self._slots, self._shift = slots, shift
+        self._limit = int(size * _MAX_LOAD)
+        # The sketch grows with the table, recounted from the names themselves.
+        width = _sketch_size(size)
+        namesakes = bytearray(width)
+        for name in filter(None, self._names):
+            first_at, second_at = name % width, (name >> 16 | name << 16) % width
+            first, second = namesakes[first_at], namesakes[second_at]
+            if first <= second and first < _SATURATED:
+                namesakes[first_at] = first + 1
+            if second <= first and second < _SATURATED:
+                namesakes[second_at] = second + 1
+        self._namesakes = namesakes
 
+    def _name_print(self, text: str) -> int:
+        folded = fold_name(text)
+        found = _print32(folded) if folded else 0
+        self._remember(text, found)
+        return found
 
-class _Probe:
-    """What a record is compared by, computed once for ``match`` and reused by ``add``."""
+    def _domain_print(self, domain: str) -> int:
+        found = _print32(domain)
+        self._remember(domain, found)
+        return found
 
-    __slots__ = ("digits", "domain_print", "email_key", "first_name", "last_name", "local",
-                 "name_print", "phone_keys", "usable")
+    def _remember(self, text: str, found: int) -> None:
+        prints = self._prints
+        if len(prints) >= _CACHE_LIMIT:
+            prints.clear()
+        prints[text] = found
 
-    def __init__(self, phone: str, email: str, first_name: str, last_name: str,
-                 settings: FuzzySettings) -> None:
-        first, last = fold_name(first_name), fold_name(last_name)
-        self.usable = bool(first and last)
-        self.first_name, self.last_name = first_name, last_name
-        name = f"{first}\x1f{last}"
-        self.name_print = _fingerprint("name", name)
-        self.local, domain = _email_parts(email)
-        self.domain_print = _fingerprint("domain", domain) if self.local else 0
-        self.email_key = (_fingerprint("email", name, domain)
-                          if self.local and settings.max_email_edits else None)
-        self.digits = _phone_digits(phone)
-        parts = settings.max_phone_digit_differences + 1
-        self.phone_keys = [
-            _fingerprint("phone", name, str(len(self.digits)), str(index), part)
-            for index, part in enumerate(_phone_parts(self.digits, parts))
-        ] if self.digits and parts > 1 else []
+    def _local_of(self, contact: int) -> str:
+        ends = self._ends
+        return self._locals[ends[contact]:ends[contact + 1]].decode("utf-8", "surrogatepass")
 
-    @property
-    def pieces(self) -> frozenset[str]:
-        return name_pieces(self.first_name, self.last_name)
+    def _by_email(self, row: Row, local: str, near: list[int], common: bool) -> int:
+        """The one kept namesake at the domain whose address this one mistypes, or -1.
+
+        ``near``: the members of the row's block (its name, its domain) whose local parts
+        are about as long as ``local``."""
+        settings = self._settings
+        assert settings is not None
+        ends, locals_, max_edits = self._ends, self._locals, settings.max_email_edits
+        osa = OSA.distance
+        found = -1
+        for contact in near:
+            kept = locals_[ends[contact]:ends[contact + 1]].decode("utf-8", "surrogatepass")
+            if (distance := osa(local, kept, score_cutoff=max_edits)) <= max_edits:
+                if found >= 0:
+                    return -1  # a typo between two people's addresses belongs to neither
+                found, kept_local, edits = contact, kept, distance
+        if found < 0:
+            return -1
+        # The module docstring's conditions, cheapest first.
+        budget = _edit_budget(local, kept_local, settings)
+        if (edits > (min(budget, 1) if common else budget)
+                or _digits(local) != _digits(kept_local)
+                or _extends(local, kept_local) or _extends(kept_local, local)):
+            return -1
+        pieces = name_pieces(row.first_name, row.last_name)
+        if _chosen_from_name(local, pieces) and _chosen_from_name(kept_local, pieces):
+            return -1
+        return found
+
+    def _by_phone(self, row: Row, value: int, local: str, domain: int, name: int,
+                  candidates: list[int]) -> int:
+        """The one kept namesake whose number is a digit off, if their emails allow; -1."""
+        settings = self._settings
+        assert settings is not None
+        names, phones = self._names, self._phones
+        allowed = settings.max_phone_digit_differences
+        close = {contact for contact in candidates
+                 if names[contact] == name and _close_numbers(value, phones[contact], allowed)}
+        if len(close) != 1:
+            return -1
+        contact = close.pop()
+        kept_local = self._local_of(contact)
+        if local and kept_local and (self._domains[contact] != domain or not _mistyped_local(
+                local, kept_local, name_pieces(row.first_name, row.last_name),
+                settings.max_email_edits)):
+            return -1  # both have an email, and not one address mistyped
+        return contact
 
 
 class FuzzyIndex:
@@ -382,125 +764,35 @@ class FuzzyIndex:
 
     Call ``match`` for each record exact dedup did not catch, in file order, and ``add``
     those that stay kept. The module docstring has the rules and why they are safe.
+    (:class:`streamer.dedup.Dedup` keeps exact and fuzzy keys in one index instead.)
     """
 
     def __init__(self, settings: FuzzySettings = FuzzySettings()) -> None:
-        self._settings = settings
-        self._table = _BlockTable(settings.max_block_size)
-        self._records = array("I")
-        self._phones = array("Q")  # "1" + the E.164 digits, so leading zeros survive
-        self._names = array("I")
-        self._domains = array("I")
-        self._local_ends = array("I", [0])
-        self._local_lengths = array("B")  # in characters, up to 255: skips most decoding
-        self._locals = bytearray()
-        self._last: tuple[tuple[str, str, str, str], _Probe] | None = None
+        self._index = ContactIndex(settings, exact=False)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._index)
 
     def nbytes(self) -> int:
-        """Approximate bytes held, spare capacity included: for benchmarks."""
-        held = (self._records, self._phones, self._names, self._domains, self._local_ends,
-                self._local_lengths, self._locals)
-        return self._table.nbytes() + sum(sys.getsizeof(part) for part in held)
+        """Bytes held, spare capacity included: for benchmarks."""
+        return self._index.nbytes()
 
     def match(self, record: int, phone: str, email: str, first_name: str,
               last_name: str) -> tuple[str, int] | None:
         """If this contact fuzzily duplicates a kept one: (reason, kept record). Else None."""
-        probe = self._probe(phone, email, first_name, last_name)
-        if not probe.usable:
+        row = _row(record, phone, email, first_name, last_name)
+        self._index.check((row,), False, add=False)
+        if row.duplicate_of is None or row.reason is None:
             return None
-        by_email, by_phone = self._by_email(probe), self._by_phone(probe)
-        if by_email is not None and by_phone is not None and by_email != by_phone:
-            return None
-        if by_email is not None:
-            return SIMILAR_EMAIL, self._records[by_email]
-        if by_phone is not None:
-            return SIMILAR_PHONE_SAME_NAME, self._records[by_phone]
-        return None
+        return str(row.reason), row.duplicate_of
 
     def add(self, record: int, phone: str, email: str, first_name: str, last_name: str) -> None:
         """Remember a kept contact (one without both names can never match: not kept)."""
-        probe = self._probe(phone, email, first_name, last_name)
-        if not probe.usable:
-            return
-        contact = len(self._records)
-        self._records.append(record)
-        self._phones.append(int("1" + probe.digits))
-        self._names.append(probe.name_print)
-        self._domains.append(probe.domain_print)
-        self._locals += probe.local.encode("utf-8", "surrogatepass")
-        if len(self._locals) >= _OFFSET_LIMIT and self._local_ends.typecode == "I":
-            self._local_ends = array("Q", self._local_ends)
-        self._local_ends.append(len(self._locals))
-        self._local_lengths.append(min(len(probe.local), _MAX_LENGTH))
-        if probe.email_key is not None:
-            self._table.add(probe.email_key, contact)
-        for key in probe.phone_keys:
-            self._table.add(key, contact)
+        self._index.check((_row(record, phone, email, first_name, last_name),), False,
+                          match=False)
 
-    def _probe(self, phone: str, email: str, first_name: str, last_name: str) -> _Probe:
-        fields = (phone, email, first_name, last_name)
-        if self._last is not None and self._last[0] == fields:
-            return self._last[1]
-        probe = _Probe(phone, email, first_name, last_name, self._settings)
-        self._last = fields, probe
-        return probe
 
-    def _local_of(self, contact: int) -> str:
-        start, end = self._local_ends[contact], self._local_ends[contact + 1]
-        return self._locals[start:end].decode("utf-8", "surrogatepass")
-
-    def _namesakes(self, key: int, probe: _Probe) -> list[int] | None:
-        """Contacts under ``key`` with the probe's name; None when the block is full."""
-        found = self._table.find(key)
-        if found is None:
-            return None
-        return [contact for contact in found if self._names[contact] == probe.name_print]
-
-    def _by_email(self, probe: _Probe) -> int | None:
-        """The one kept namesake at the domain whose address this one mistypes, if any."""
-        if probe.email_key is None:
-            return None
-        namesakes = self._namesakes(probe.email_key, probe)
-        if not namesakes:
-            return None
-        max_edits = self._settings.max_email_edits
-        length, lengths = min(len(probe.local), _MAX_LENGTH), self._local_lengths
-        close = [(contact, local) for contact in namesakes
-                 if self._domains[contact] == probe.domain_print
-                 and abs(lengths[contact] - length) <= max_edits
-                 and _within(probe.local, local := self._local_of(contact), max_edits)]
-        if len(close) != 1:
-            return None
-        contact, kept_local = close[0]
-        edits = _edit_budget(probe.local, kept_local, self._settings)
-        if _mistyped_local(probe.local, kept_local, probe.pieces, edits):
-            return contact
-        return None
-
-    def _by_phone(self, probe: _Probe) -> int | None:
-        """The one kept namesake whose number is a digit off, if their emails allow."""
-        candidates: set[int] = set()
-        for key in probe.phone_keys:
-            namesakes = self._namesakes(key, probe)
-            if namesakes is None:
-                return None
-            candidates.update(namesakes)
-        close = [contact for contact in candidates
-                 if similar_phones(probe.digits, str(self._phones[contact])[1:], self._settings)]
-        if len(close) != 1:
-            return None
-        contact = close[0]
-        if self._emails_differ(probe, contact):
-            return None
-        return contact
-
-    def _emails_differ(self, probe: _Probe, contact: int) -> bool:
-        """Both have an email, and they are not one address mistyped."""
-        kept_local = self._local_of(contact)
-        if not probe.local or not kept_local:
-            return False
-        return self._domains[contact] != probe.domain_print or not _mistyped_local(
-            probe.local, kept_local, probe.pieces, self._settings.max_email_edits)
+def _row(record: int, phone: str, email: str, first_name: str, last_name: str) -> Row:
+    row = Row(record, [])
+    row.phone, row.email, row.first_name, row.last_name = phone, email, first_name, last_name
+    return row

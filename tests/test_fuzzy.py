@@ -322,3 +322,51 @@ def test_case_and_spaces_never_change_a_folded_name(name: str, spaces: list[int]
     for at in sorted(spaces, reverse=True):
         spaced = f"{spaced[:at]} {spaced[at:]}"
     assert fold_name(f"  {spaced.upper()} ") == fold_name(name) == name
+
+
+def test_a_block_of_one_is_already_full() -> None:
+    tiny = FuzzySettings(max_block_size=1)
+    index = index_of(("+14155552671", "john.smith@example.com", "John", "Smith"),
+                     fuzzy_settings=tiny)
+    assert index.match(2, "+13125550199", "jonh.smith@example.com", "John", "Smith") is None
+    roomy = index_of(("+14155552671", "john.smith@example.com", "John", "Smith"))
+    found = roomy.match(2, "+13125550199", "jonh.smith@example.com", "John", "Smith")
+    assert found == (SIMILAR_EMAIL, 1)
+
+
+# --- common names ---------------------------------------------------------------------------
+
+
+def ann_lees(count: int, fuzzy_settings: FuzzySettings) -> FuzzyIndex:
+    """``count`` Ann Lees: numbers and addresses far apart."""
+    return index_of(*[(f"+1415555{n}671", f"ann.lee.{word}@example.com", "Ann", "Lee")
+                      for n, word in zip(range(count), ["montreal", "toronto", "ottawa"],
+                                         strict=False)],
+                    fuzzy_settings=fuzzy_settings)
+
+
+def test_a_number_a_digit_off_is_no_evidence_for_a_common_name() -> None:
+    three = FuzzySettings(max_namesakes=3)
+    assert ann_lees(2, three).match(9, "+14155550672", "", "Ann", "Lee") == (
+        SIMILAR_PHONE_SAME_NAME, 1)
+    assert ann_lees(3, three).match(9, "+14155550672", "", "Ann", "Lee") is None
+
+
+def test_a_common_names_address_may_be_only_one_typo_off() -> None:
+    three = FuzzySettings(max_namesakes=3)
+    one_typo, two_typos = "ann.lee.montrael@example.com", "an.lee.montrael@example.com"
+    assert ann_lees(2, three).match(9, "+13125550199", two_typos, "Ann", "Lee") == (
+        SIMILAR_EMAIL, 1)
+    assert ann_lees(3, three).match(9, "+13125550199", two_typos, "Ann", "Lee") is None
+    assert ann_lees(3, three).match(9, "+13125550199", one_typo, "Ann", "Lee") == (
+        SIMILAR_EMAIL, 1)
+
+
+def test_names_become_common_at_max_namesakes_by_default() -> None:
+    defaults = FuzzySettings()
+    smiths = [(f"+1415{n:03d}{n:04d}", "", "John", "Smith") for n in range(200, 264)]
+    index = index_of(*smiths[:-1])
+    assert index.match(99, "+14152001200", "", "John", "Smith") == (SIMILAR_PHONE_SAME_NAME, 1)
+    index.add(64, *smiths[-1])
+    assert defaults.max_namesakes == 64
+    assert index.match(99, "+14152001200", "", "John", "Smith") is None
