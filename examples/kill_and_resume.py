@@ -4,9 +4,11 @@
 
 For each kill point: a fresh output directory and list; `streamer upload` runs as a
 subprocess against a sandbox process and is killed (SIGKILL, no chance to clean up)
-after a random delay; then the same command runs again to completion. The list read
-back through the sandbox must then hold exactly the rows whose outcome is `uploaded`,
-each once, and `outcomes.csv` must give every record exactly one outcome.
+after a random delay (spread over how long a whole run takes on this machine), with its
+worker process, which must not outlive it; then the same command runs again to
+completion. The list read back through the sandbox must then hold exactly the rows whose
+outcome is `uploaded`, each once, and `outcomes.csv` must give every record exactly one
+outcome.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from examples.make_contacts import write_contacts
 class KillPoint:
     delay_s: float
     killed: bool  # False: the run finished before the kill came
+    workers_ended: bool  # the killed run's worker process did not outlive it
     decided_at_kill: int
     sending_at_kill: int
     records: int
@@ -45,7 +48,8 @@ class KillPoint:
 
     @property
     def ok(self) -> bool:
-        return self.list_equals_uploaded and self.each_record_once and self.phones_unique
+        return (self.list_equals_uploaded and self.each_record_once and self.phones_unique
+                and self.workers_ended)
 
 
 def _journal_counts(out: Path) -> tuple[int, int]:
@@ -59,6 +63,28 @@ def _journal_counts(out: Path) -> tuple[int, int]:
         return int(decided), int(sending)
     except sqlite3.Error:
         return 0, 0
+
+
+def _no_workers_within(seconds: float) -> bool:
+    """Whether every ``streamer.row_worker`` process is gone within ``seconds`` (Linux's
+    /proc; elsewhere, assumed). A killed run's worker sees its stdin end, and exits."""
+    proc = Path("/proc")
+    deadline = time.monotonic() + seconds
+    while proc.is_dir():
+        alive = False
+        for cmdline in proc.glob("[0-9]*/cmdline"):
+            try:
+                alive = b"streamer.row_worker" in cmdline.read_bytes()
+            except OSError:
+                continue
+            if alive:
+                break
+        if not alive:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def check(out: Path, issuer: str) -> tuple[int, int, int, bool, bool, bool]:
@@ -93,24 +119,34 @@ def run_scenario(rows: int, kills: int, seed: int, workdir: Path) -> list[KillPo
             env |= {"CXONE_ISSUER": issuer, "CXONE_CLIENT_ID": "sandbox",
                     "CXONE_CLIENT_SECRET": "sandbox", "CXONE_ACCESS_KEY_ID": "sandbox",
                     "CXONE_ACCESS_KEY_SECRET": "sandbox"}
+
+            def command(name: str) -> list[str]:
+                # With a worker process too: a kill must not leave it running.
+                return [sys.executable, "-m", "streamer", "upload", str(source),
+                        "--out", str(workdir / name), "--list", name, "--batch-size", "500",
+                        "--workers", "1"]
+
+            # Kill points are spread over how long a whole run takes on this machine.
+            started = time.monotonic()
+            subprocess.run(command("timing"), env=env, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=600)
+            whole_run_s = time.monotonic() - started
             points = []
             for point in range(kills):
-                out = workdir / f"out-{point}"
-                command = [sys.executable, "-m", "streamer", "upload", str(source),
-                           "--out", str(out), "--list", f"kill-{point}",
-                           "--batch-size", "500"]
-                delay = rng.uniform(0.3, 5.0)
-                with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                out = workdir / f"kill-{point}"
+                delay = rng.uniform(0.05, 0.9) * whole_run_s
+                with subprocess.Popen(command(out.name), env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL) as victim:
                     time.sleep(delay)
                     killed = victim.poll() is None
                     if killed:
                         victim.send_signal(signal.SIGKILL)
                     victim.wait()
+                workers_ended = _no_workers_within(10.0)
                 decided, sending = _journal_counts(out)
-                subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                subprocess.run(command(out.name), env=env, check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, timeout=600)
-                points.append(KillPoint(delay, killed, decided, sending,
+                points.append(KillPoint(delay, killed, workers_ended, decided, sending,
                                         *check(out, issuer)))
             return points
         finally:

@@ -18,6 +18,7 @@ def test_ten_kill_points_over_fifty_thousand_rows_each_end_exact(tmp_path: Path)
     assert len(points) == 10
     assert sum(p.killed for p in points) >= 8  # the delays mostly land inside a run
     for point in points:
+        assert point.workers_ended, point
         assert point.each_record_once, point
         assert point.list_equals_uploaded, point
         assert point.phones_unique, point
