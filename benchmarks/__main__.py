@@ -67,18 +67,25 @@ def main(argv: list[str] | None = None) -> None:
                         help="rows the quadratic tutorial algorithm gets")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage cases")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["streamer_upload"],
+                        help="end-to-end cases to leave out, e.g. streamer_upload at 10M rows "
+                        "(the in-process sandbox would hold the whole list in its memory)")
     parser.add_argument("--json", type=Path, help="also write the results here, as JSON")
+    parser.add_argument("--file", type=Path, help="an earlier generated file of --rows rows "
+                        "to use instead of writing one (10M rows take minutes to make)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "contacts.csv"
-        write_messy(path, args.rows, args.seed)
+        path = args.file or Path(tmp) / "contacts.csv"
+        if args.file is None:
+            write_messy(path, args.rows, args.seed)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; {args.repeat} runs per case; "
               f"python {sys.version.split()[0]} on {platform.machine()}, "
               f"{platform.system()} {platform.release()}")
         results: dict[str, dict[str, float]] = {}
-        for case in END_TO_END + (() if args.no_stages else STAGES):
+        cases = [case for case in END_TO_END if case not in args.skip]
+        for case in cases + ([] if args.no_stages else list(STAGES)):
             limit = args.naive_rows if case == "naive_tutorial" else 0
             runs = [measure(case, path, limit) for _ in range(args.repeat)]
             rows = runs[0]["rows"]
