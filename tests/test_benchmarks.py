@@ -28,3 +28,14 @@ def test_the_benchmark_suite_runs_on_a_tiny_file(tmp_path: Path) -> None:
     assert set(results) == set(cases)
     assert results["csv_reader"]["x_floor"] == 1.0
     assert any(line.startswith("streamer dry run / naive tutorial") for line in lines)
+
+
+def test_the_dedup_scaling_benchmark_runs_on_both_data_sets() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.dedup_scaling", "--sizes", "500", "1000"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    for data in ("messy", "synthetic"):
+        assert data in done.stdout
+    assert done.stdout.count("time(1,000) / time(500) = ") == 2
