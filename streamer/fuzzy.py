@@ -64,9 +64,27 @@ contacts away, so it cannot show that a match is the only one: a row whose block
 full is not matched by that rule.
 
 **Memory.** One :class:`ContactIndex` holds every key of exact and fuzzy dedup in a
-single open-addressing table of 64-bit slots (``array('Q')``), each a key's 32-bit
-fingerprint above a 32-bit contact id; a key is found again from the contact's own
-data in flat arrays, so no Python object is kept per contact. See its docstring.
+single open-addressing table of 32-bit slots (``array('I')``): a contact's number, the
+key's kind and 2 bits of its hash. Whatever a slot points at is checked against the
+contact's own data in flat arrays, so no Python object is kept per contact: 65-80
+bytes per kept contact on ``examples/messy.py``'s data and on
+``benchmarks/dedup_scaling.py``'s, measured at 100k and 1M rows (with external ids, 8
+more and a slot). See its docstring.
+
+**What the rules cannot tell.** Two namesakes whose numbers are a digit apart by
+chance, when at most one has an email, look exactly like a typo; so does, more rarely,
+a namesake's odd address two typos from another's. Among *n* namesakes there are about
+*n*²/2 pairs to be so alike, so ``max_namesakes`` bounds them: on ``messy.py``'s million
+people (names far more concentrated than real ones) the rules without it merged two
+such pairs (and one pair of addresses); with it, none. Chance pairs of namesakes a digit
+apart are rare (5 among those million people, whatever their emails: about one pair of
+people in 12 million), and fewer than a quarter of namesake pairs there are among a
+name's first 64, so the expected number left is about 0.3 per such million. The price
+is the phone typos of common names: recall on that million is 0.94 instead of 0.97.
+Two different names share a 32-bit fingerprint in about *D*²/2**33 pairs of *D*
+distinct names (a hundred among a million); such a pair counts as one name, and then
+still needs a number a digit off or a close address to be merged: about one chance in
+10**5 per file.
 """
 
 from __future__ import annotations
@@ -298,45 +316,52 @@ def _sketch_size(slots: int) -> int:
     return max(int(slots * _COUNTERS_PER_SLOT), 251) | 1
 
 
+def _remember(cache: dict[str, int], text: str, found: int) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[text] = found
+
+
 class ContactIndex:
     """Kept contacts and every key that finds them again: exact and fuzzy dedup's index.
 
     Each kept contact has a number (its position) and, in flat arrays: its record number
-    (4 bytes), "1" + its E.164 digits (8), its name's fingerprint (4; 0 when the name
-    cannot match), its email domain's 32-bit blake2b (4), its local part's UTF-8 bytes in
-    one ``bytearray`` with a 4-byte end offset and a 1-byte length, the next older
-    contact in its email block (4); with external ids, their 64-bit blake2b (8).
+    (4 bytes), "1" + its E.164 digits (8), its name's 32-bit fingerprint (4; 0 when the
+    name cannot match), its email domain's 64-bit blake2b (8), its local part's UTF-8
+    bytes in one ``bytearray`` with a 4-byte end offset, and a link (4): the next older
+    contact in its email block, and its local part's length; with external ids, their
+    64-bit blake2b (8).
 
-    Every key lives in one open-addressing table of 32-bit slots (``array('I')``): the
-    contact's number, the key's kind and 2 bits of the key's hash. A key's hash places it
-    (linear probing over a power of two slots, doubled at 4/5 full, so 40-80 % used); a
-    slot of the right kind and bits is then checked against the contact's own data, so a
-    match is never a hash collision:
+    Every key lives in one open-addressing table of 32-bit slots (``array('I')``): 1 +
+    the contact's number, the key's kind (3 bits) and 2 bits of the key's hash. The hash
+    places the key (linear probing over a power of two slots, doubled at 4/5 full, so
+    40-80 % used); a slot of the right kind and bits is then checked against the
+    contact's own data, so a match is never a hash collision:
 
     - exact phone: the digits;
-    - exact email: the local part's bytes and the domain's blake2b (a false match needs
-      two domains with one 32-bit blake2b *and* an address at each with one local part:
-      among a million distinct domains, about 10**12 / 2**33 pairs of domains, 1 in 10^4,
-      have one, and then only a local part shared by both domains is at risk);
-    - external id: its 64-bit blake2b (two ids with one would be merged: among 10 million
-      rows and 10 million kept contacts, about 10**14 / 2**64, 5 in a million);
+    - exact email: the local part's bytes and the domain's 64-bit blake2b (a million
+      distinct domains hold a pair with one blake2b with a chance of 3 in 10**8);
+    - external id: the 64-bit blake2b (among 10 million rows and 10 million kept
+      contacts, two ids share one with a chance of about 10**14 / 2**64, 5 in a million);
     - fuzzy blocks: the name and the domain, or the name and that part of the number.
 
-    The table holds no hashes, so growing it hashes every key again from the contact's
+    The table holds no hashes, so growing it hashes every key again from its contact's
     data. Nothing is removed, so a lookup that misses ends at the empty slot where its
     key is then filed, without a second search. An email block is one slot, for its
-    newest contact, whose chain leads through the others.
+    newest contact, whose link leads through the others.
 
     How common a name is, is counted in a count-min sketch (two byte counters per name,
-    saturating at 255, about two counters per contact): it may overcount, which only
-    calls a name common early, never late.
-    ``nbytes()`` counts every array at its allocated size, the table, the sketch, the set
-    of full blocks and the caches of folded names and domains.
+    saturating at 255, about two counters per contact, rebuilt as the table grows): it
+    may overcount, which only calls a name common early, and a name once common stays
+    common (a set of them).
+    ``nbytes()`` counts every array at its allocated size, the table, the sketch, the sets
+    of full blocks and common names and the caches of folded names and domains.
     Limits: 2**27 - 2 contacts, record numbers below 2**32.
     """
 
-    __slots__ = ("_chain", "_common", "_domains", "_ends", "_exact", "_full", "_ids", "_limit",
-                 "_locals", "_names", "_namesakes", "_parts", "_phones", "_prints",
+    __slots__ = ("_chain", "_common", "_domain_prints", "_domains", "_ends", "_exact", "_full",
+                 "_ids", "_limit", "_locals", "_name_prints", "_names", "_namesakes", "_parts",
+                 "_phones",
                  "_records", "_settings", "_shift", "_slots", "_used")
 
     def __init__(self, settings: FuzzySettings | None, *, exact: bool) -> None:
@@ -353,14 +378,16 @@ class ContactIndex:
         self._records = array("I")
         self._phones = array("Q")
         self._names = array("I")
-        self._domains = array("I")
+        self._domains = array("Q")
         self._ends = array("I", [0])
         self._locals = bytearray()
         # Per contact, 1 + the next older contact in its email block (0: none) above the
         # length of its local part (at most 31).
         self._chain = array("I")
         self._ids = array("Q")  # filled once a batch is checked by external id
-        self._prints: dict[str, int] = {}  # folded names' and domains' fingerprints
+        # Caches: a name field's fingerprint (of its folded form), a domain's.
+        self._name_prints: dict[str, int] = {}
+        self._domain_prints: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -373,8 +400,8 @@ class ContactIndex:
         total = sum(sys.getsizeof(part) for part in held)
         for numbers in (self._full, self._common):
             total += sys.getsizeof(numbers) + 32 * len(numbers)
-        prints = self._prints
-        total += sys.getsizeof(prints) + sum(sys.getsizeof(text) + 32 for text in prints)
+        for prints in (self._name_prints, self._domain_prints):
+            total += sys.getsizeof(prints) + sum(sys.getsizeof(text) + 32 for text in prints)
         return total
 
     def check(self, rows: Iterable[Row], by_external_id: bool, *, match: bool = True,
@@ -402,7 +429,8 @@ class ContactIndex:
         records, phones, names = self._records, self._phones, self._names
         domains, ends, chain = self._domains, self._ends, self._chain
         locals_, ids = self._locals, self._ids
-        full, prints, commons = self._full, self._prints, self._common
+        full, commons = self._full, self._common
+        name_prints, domain_prints = self._name_prints, self._domain_prints
         low, tags, bits, osa = _LOW, _TAG_MASK, _TAG_BITS, OSA.distance
         cuts: dict[int, tuple[tuple[int, int], ...]] = {}  # _phone_parts by length
         for row in rows:
@@ -422,7 +450,7 @@ class ContactIndex:
             email = row.email
             if email:
                 local, _, domain = email.rpartition("@")
-                domain_print = prints.get(domain) or self._domain_print(domain)
+                domain_print = domain_prints.get(domain) or self._domain_print(domain)
             else:
                 local, domain_print = "", 0
             local_bytes = local.encode("utf-8", "surrogatepass")
@@ -446,7 +474,7 @@ class ContactIndex:
                         continue
                     phone_at, phone_slot = at, tag
                 if email:
-                    h = zlib.crc32(local_bytes, domain_print)
+                    h = zlib.crc32(local_bytes, domain_print & low)
                     tag = _EMAIL << 2 | h & 3
                     at = h >> shift
                     slot = slots[at]
@@ -481,10 +509,10 @@ class ContactIndex:
             name = 0
             if fuzzy:
                 first, last = row.first_name, row.last_name
-                first_print = prints.get(first)
+                first_print = name_prints.get(first)
                 if first_print is None:
                     first_print = self._name_print(first)
-                last_print = prints.get(last)
+                last_print = name_prints.get(last)
                 if last_print is None:
                     last_print = self._name_print(last)
                 if first_print and last_print:
@@ -681,7 +709,7 @@ class ContactIndex:
             elif kind == _PHONE:
                 h = hash((phones[contact], _PHONE)) & low
             elif kind == _EMAIL:
-                h = crc32(locals_[ends[contact]:ends[contact + 1]], domains[contact])
+                h = crc32(locals_[ends[contact]:ends[contact + 1]], domains[contact] & low)
             elif kind == _HEAD:
                 h = hash((names[contact], domains[contact], _HEAD)) & low
             else:
@@ -707,19 +735,13 @@ class ContactIndex:
     def _name_print(self, text: str) -> int:
         folded = fold_name(text)
         found = _print32(folded) if folded else 0
-        self._remember(text, found)
+        _remember(self._name_prints, text, found)
         return found
 
     def _domain_print(self, domain: str) -> int:
-        found = _print32(domain)
-        self._remember(domain, found)
+        found = _print64(domain)
+        _remember(self._domain_prints, domain, found)
         return found
-
-    def _remember(self, text: str, found: int) -> None:
-        prints = self._prints
-        if len(prints) >= _CACHE_LIMIT:
-            prints.clear()
-        prints[text] = found
 
     def _local_of(self, contact: int) -> str:
         ends = self._ends
