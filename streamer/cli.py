@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--fuzzy-phone-digits", type=int, default=1, metavar="N",
                        help="wrong digits allowed between two numbers of one person with the "
                        "same name (0 to 3; default: 1)")
+    rules.add_argument("--fuzzy-max-namesakes", type=int, default=64, metavar="N",
+                       help="kept contacts sharing a name that make it common: a common name "
+                       "is matched by neither a number a digit off nor an address two typos "
+                       "off (1 to 255; default: 64)")
     rules.add_argument("--max-record-chars", type=_positive_int, default=512, metavar="N",
                        help="longest record as uploaded, at most CXone's 512 (default: 512)")
     upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
@@ -234,7 +238,8 @@ def _dnc_group_file(spec: str) -> tuple[str, Path]:
 
 def _fuzzy_settings(args: argparse.Namespace) -> FuzzySettings:
     return FuzzySettings(max_email_edits=args.fuzzy_email_edits,
-                         max_phone_digit_differences=args.fuzzy_phone_digits)
+                         max_phone_digit_differences=args.fuzzy_phone_digits,
+                         max_namesakes=args.fuzzy_max_namesakes)
 
 
 def _names(text: str | None) -> tuple[str, ...]:

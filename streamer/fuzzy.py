@@ -64,9 +64,27 @@ contacts away, so it cannot show that a match is the only one: a row whose block
 full is not matched by that rule.
 
 **Memory.** One :class:`ContactIndex` holds every key of exact and fuzzy dedup in a
-single open-addressing table of 64-bit slots (``array('Q')``), each a key's 32-bit
-fingerprint above a 32-bit contact id; a key is found again from the contact's own
-data in flat arrays, so no Python object is kept per contact. See its docstring.
+single open-addressing table of 32-bit slots (``array('I')``): a contact's number, the
+key's kind and 2 bits of its hash. Whatever a slot points at is checked against the
+contact's own data in flat arrays, so no Python object is kept per contact: 65-80
+bytes per kept contact on ``examples/messy.py``'s data and on
+``benchmarks/dedup_scaling.py``'s, measured at 100k and 1M rows (with external ids, 8
+more and a slot). See its docstring.
+
+**What the rules cannot tell.** Two namesakes whose numbers are a digit apart by
+chance, when at most one has an email, look exactly like a typo; so does, more rarely,
+a namesake's odd address two typos from another's. Among *n* namesakes there are about
+*n*²/2 pairs to be so alike, so ``max_namesakes`` bounds them: on ``messy.py``'s million
+people (names far more concentrated than real ones) the rules without it merged two
+such pairs (and one pair of addresses); with it, none. Chance pairs of namesakes a digit
+apart are rare (5 among those million people, whatever their emails: about one pair of
+people in 12 million), and fewer than a quarter of namesake pairs there are among a
+name's first 64, so the expected number left is about 0.3 per such million. The price
+is the phone typos of common names: recall on that million is 0.94 instead of 0.97.
+Two different names share a 32-bit fingerprint in about *D*²/2**33 pairs of *D*
+distinct names (a hundred among a million); such a pair counts as one name, and then
+still needs a number a digit off or a close address to be merged: about one chance in
+10**5 per file.
 """
 
 from __future__ import annotations
@@ -93,6 +111,7 @@ SIMILAR_PHONE_SAME_NAME = "similar_phone_same_name"
 _MAX_PHONE_DIGITS = 18  # a leading 1 plus these digits still fits an unsigned 64-bit slot
 _LEADING_DIGITS = 3  # country and area code: they say little about who a number is
 _NAME_CACHE = 1 << 12  # names repeat: folding each distinct one once is enough
+_SATURATED = 255  # a name's counters stop there
 
 # Letters without a decomposition, as people type them in addresses.
 _TRANSLITERATIONS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe",
@@ -111,17 +130,17 @@ class FuzzySettings:
     shorter local part (default 5: ``annlee`` may have one, ``jose.garcia`` two).
     ``max_phone_digit_differences``: wrong digits allowed between two numbers of equal
     length (default 1); 0 turns the ``similar_phone_same_name`` rule off.
-    ``max_block_size``: the most kept contacts one blocking key holds (default 64); it
-    bounds the cost of a lookup when a name is very common.
-    ``max_namesakes``: kept contacts sharing a name that make it common (default 64): a
-    common name's namesakes are not matched by a close number, and by an address only
-    one typo off.
+    ``max_block_size``: the most kept contacts one blocking key holds (default 16); it
+    bounds the cost of a lookup when a name is very common at one domain.
+    ``max_namesakes``: kept contacts sharing a name that make it common (default 64, at
+    most 255): a common name's namesakes are not matched by a close number, and by an
+    address only one typo off.
     """
 
     max_email_edits: int = 2
     email_chars_per_edit: int = 5
     max_phone_digit_differences: int = 1
-    max_block_size: int = 64
+    max_block_size: int = 16
     max_namesakes: int = 64
 
     def __post_init__(self) -> None:
@@ -133,8 +152,8 @@ class FuzzySettings:
             raise ConfigError("--fuzzy-phone-digits must be between 0 and 3")
         if self.max_block_size < 1:
             raise ConfigError("max_block_size must be at least 1")
-        if self.max_namesakes < 1:
-            raise ConfigError("--fuzzy-max-namesakes must be at least 1")
+        if not 1 <= self.max_namesakes <= _SATURATED:
+            raise ConfigError(f"--fuzzy-max-namesakes must be between 1 and {_SATURATED}")
 
 
 @lru_cache(maxsize=_NAME_CACHE)
@@ -283,63 +302,66 @@ _ROW_KEYS = 8  # phone, email, external id, email block, up to 4 phone parts
 _COUNTERS_PER_SLOT = 0.25  # the namesake sketch: about two byte counters per contact
 _CACHE_LIMIT = 1 << 12  # folded names and domains remembered; forgotten all at once
 _OFFSET_LIMIT = 1 << 32  # email bytes beyond this need 8-byte offsets
-_MAX_LENGTH = 255  # local-part lengths are kept in a byte
-_SATURATED = 255
+_LENGTH_BITS = 5  # local parts' lengths in an email block's chain, up to 31
+_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
+
+
+# A number stored as "1" + its digits has len(str(value)) - 1 digits: by its bit length,
+# _DIGITS_BELOW[b] if it is at least _TEN_TO_DIGITS[b], one fewer if not.
+_DIGITS_BELOW = [len(str((1 << bits) - 1)) - 1 for bits in range(65)]
+_TEN_TO_DIGITS = [10 ** len(str((1 << bits) - 1)) // 10 for bits in range(65)]
 
 
 def _sketch_size(slots: int) -> int:
     return max(int(slots * _COUNTERS_PER_SLOT), 251) | 1
 
 
-def _count_in(sketch: bytearray, first_at: int, second_at: int) -> None:
-    """One more of a name whose counters are at these two places (conservative update:
-    only the smaller is raised, so a name's count is overstated as little as possible)."""
-    first, second = sketch[first_at], sketch[second_at]
-    if first <= second and first < _SATURATED:
-        sketch[first_at] = first + 1
-    if second <= first and second < _SATURATED:
-        sketch[second_at] = second + 1
+def _remember(cache: dict[str, int], text: str, found: int) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[text] = found
 
 
 class ContactIndex:
     """Kept contacts and every key that finds them again: exact and fuzzy dedup's index.
 
     Each kept contact has a number (its position) and, in flat arrays: its record number
-    (4 bytes), "1" + its E.164 digits (8), its name's fingerprint (4; 0 when the name
-    cannot match), its email domain's 32-bit blake2b (4), its local part's UTF-8 bytes in
-    one ``bytearray`` with a 4-byte end offset and a 1-byte length, the next older
-    contact in its email block (4); with external ids, their 64-bit blake2b (8).
+    (4 bytes), "1" + its E.164 digits (8), its name's 32-bit fingerprint (4; 0 when the
+    name cannot match), its email domain's 64-bit blake2b (8), its local part's UTF-8
+    bytes in one ``bytearray`` with a 4-byte end offset, and a link (4): the next older
+    contact in its email block, and its local part's length; with external ids, their
+    64-bit blake2b (8).
 
-    Every key lives in one open-addressing table of 32-bit slots (``array('I')``): the
-    contact's number, the key's kind and 2 bits of the key's hash. A key's hash places it
-    (linear probing over a power of two slots, doubled at 4/5 full, so 40-80 % used); a
-    slot of the right kind and bits is then checked against the contact's own data, so a
-    match is never a hash collision:
+    Every key lives in one open-addressing table of 32-bit slots (``array('I')``): 1 +
+    the contact's number, the key's kind (3 bits) and 2 bits of the key's hash. The hash
+    places the key (linear probing over a power of two slots, doubled at 4/5 full, so
+    40-80 % used); a slot of the right kind and bits is then checked against the
+    contact's own data, so a match is never a hash collision:
 
     - exact phone: the digits;
-    - exact email: the local part's bytes and the domain's blake2b (a false match needs
-      two domains with one 32-bit blake2b *and* an address at each with one local part:
-      among a million distinct domains, about 10**12 / 2**33 pairs of domains, 1 in 10^4,
-      have one, and then only a local part shared by both domains is at risk);
-    - external id: its 64-bit blake2b (two ids with one would be merged: among 10 million
-      rows and 10 million kept contacts, about 10**14 / 2**64, 5 in a million);
+    - exact email: the local part's bytes and the domain's 64-bit blake2b (a million
+      distinct domains hold a pair with one blake2b with a chance of 3 in 10**8);
+    - external id: the 64-bit blake2b (among 10 million rows and 10 million kept
+      contacts, two ids share one with a chance of about 10**14 / 2**64, 5 in a million);
     - fuzzy blocks: the name and the domain, or the name and that part of the number.
 
-    The table holds no hashes, so growing it hashes every key again from the contact's
+    The table holds no hashes, so growing it hashes every key again from its contact's
     data. Nothing is removed, so a lookup that misses ends at the empty slot where its
     key is then filed, without a second search. An email block is one slot, for its
-    newest contact, whose chain leads through the others.
+    newest contact, whose link leads through the others.
 
     How common a name is, is counted in a count-min sketch (two byte counters per name,
-    saturating at 255, about two counters per contact): it may overcount, which only
-    calls a name common early, never late.
-    ``nbytes()`` counts every array at its allocated size, the table, the sketch, the set
-    of full blocks and the caches of folded names and domains.
+    saturating at 255, about two counters per contact, rebuilt as the table grows): it
+    may overcount, which only calls a name common early, and a name once common stays
+    common (a set of them).
+    ``nbytes()`` counts every array at its allocated size, the table, the sketch, the sets
+    of full blocks and common names and the caches of folded names and domains.
     Limits: 2**27 - 2 contacts, record numbers below 2**32.
     """
 
-    __slots__ = ("_chain", "_common", "_domains", "_ends", "_exact", "_full", "_ids", "_lengths",
-                 "_limit", "_locals", "_names", "_namesakes", "_parts", "_phones", "_prints",
+    __slots__ = ("_chain", "_common", "_domain_prints", "_domains", "_ends", "_exact", "_full",
+                 "_ids", "_limit", "_locals", "_name_prints", "_names", "_namesakes", "_parts",
+                 "_phones",
                  "_records", "_settings", "_shift", "_slots", "_used")
 
     def __init__(self, settings: FuzzySettings | None, *, exact: bool) -> None:
@@ -356,13 +378,16 @@ class ContactIndex:
         self._records = array("I")
         self._phones = array("Q")
         self._names = array("I")
-        self._domains = array("I")
+        self._domains = array("Q")
         self._ends = array("I", [0])
-        self._lengths = array("B")  # local parts' lengths in characters, up to 255
         self._locals = bytearray()
-        self._chain = array("I")  # 1 + the next older contact in its email block, or 0
+        # Per contact, 1 + the next older contact in its email block (0: none) above the
+        # length of its local part (at most 31).
+        self._chain = array("I")
         self._ids = array("Q")  # filled once a batch is checked by external id
-        self._prints: dict[str, int] = {}  # folded names' and domains' fingerprints
+        # Caches: a name field's fingerprint (of its folded form), a domain's.
+        self._name_prints: dict[str, int] = {}
+        self._domain_prints: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -370,13 +395,13 @@ class ContactIndex:
     def nbytes(self) -> int:
         """Bytes held: arrays and table at their allocated size, sets, caches."""
         held = (self._slots, self._namesakes, self._records, self._phones, self._names,
-                self._domains, self._ends, self._lengths, self._locals, self._chain,
+                self._domains, self._ends, self._locals, self._chain,
                 self._ids)
         total = sum(sys.getsizeof(part) for part in held)
         for numbers in (self._full, self._common):
             total += sys.getsizeof(numbers) + 32 * len(numbers)
-        prints = self._prints
-        total += sys.getsizeof(prints) + sum(sys.getsizeof(text) + 32 for text in prints)
+        for prints in (self._name_prints, self._domain_prints):
+            total += sys.getsizeof(prints) + sum(sys.getsizeof(text) + 32 for text in prints)
         return total
 
     def check(self, rows: Iterable[Row], by_external_id: bool, *, match: bool = True,
@@ -402,10 +427,12 @@ class ContactIndex:
         namesakes = self._namesakes
         width = len(namesakes)
         records, phones, names = self._records, self._phones, self._names
-        domains, ends, lengths, chain = self._domains, self._ends, self._lengths, self._chain
+        domains, ends, chain = self._domains, self._ends, self._chain
         locals_, ids = self._locals, self._ids
-        full, prints, commons = self._full, self._prints, self._common
-        low, tags, bits = _LOW, _TAG_MASK, _TAG_BITS
+        full, commons = self._full, self._common
+        name_prints, domain_prints = self._name_prints, self._domain_prints
+        low, tags, bits, osa = _LOW, _TAG_MASK, _TAG_BITS, OSA.distance
+        cuts: dict[int, tuple[tuple[int, int], ...]] = {}  # _phone_parts by length
         for row in rows:
             if row.reason is not None:
                 continue
@@ -423,7 +450,7 @@ class ContactIndex:
             email = row.email
             if email:
                 local, _, domain = email.rpartition("@")
-                domain_print = prints.get(domain) or self._domain_print(domain)
+                domain_print = domain_prints.get(domain) or self._domain_print(domain)
             else:
                 local, domain_print = "", 0
             local_bytes = local.encode("utf-8", "surrogatepass")
@@ -447,7 +474,7 @@ class ContactIndex:
                         continue
                     phone_at, phone_slot = at, tag
                 if email:
-                    h = zlib.crc32(local_bytes, domain_print)
+                    h = zlib.crc32(local_bytes, domain_print & low)
                     tag = _EMAIL << 2 | h & 3
                     at = h >> shift
                     slot = slots[at]
@@ -482,10 +509,10 @@ class ContactIndex:
             name = 0
             if fuzzy:
                 first, last = row.first_name, row.last_name
-                first_print = prints.get(first)
+                first_print = name_prints.get(first)
                 if first_print is None:
                     first_print = self._name_print(first)
-                last_print = prints.get(last)
+                last_print = name_prints.get(last)
                 if last_print is None:
                     last_print = self._name_print(last)
                 if first_print and last_print:
@@ -521,24 +548,38 @@ class ContactIndex:
                             slot = slots[at]
                         block_at, block_hash, block_slot, block_filed = at, h, tag, 0
                         if slot:
-                            # Namesakes at the domain: only those of about the local
-                            # part's length can be within max_email_edits of it.
-                            near: list[int] = []
-                            local_length = min(len(local), _MAX_LENGTH)
+                            # The block's namesakes at the domain: only those of about
+                            # the local part's length can be within max_email_edits of it,
+                            # and exactly one of them must be.
+                            # (A link holds the length, at most 31: the window is the same
+                            # for clamped lengths, only wider.)
+                            local_length = min(len(local), _LENGTH_MASK)
+                            shortest, longest = local_length - max_edits, local_length + max_edits
                             block_head = slot >> bits
                             contact = block_head - 1
+                            found, kept_local, edits = -1, "", 0
+                            ambiguous = not match
                             while contact >= 0 and block_filed < max_block:
                                 block_filed += 1
-                                if -max_edits <= lengths[contact] - local_length <= max_edits:
-                                    near.append(contact)
-                                contact = chain[contact] - 1
-                            if near and match:
-                                by_email = self._by_email(row, local, near, common)
+                                link = chain[contact]
+                                if not ambiguous and shortest <= link & _LENGTH_MASK <= longest:
+                                    kept = locals_[ends[contact]:ends[contact + 1]].decode(
+                                        "utf-8", "surrogatepass")
+                                    if (distance := osa(local, kept, score_cutoff=max_edits)
+                                            ) <= max_edits:
+                                        ambiguous = found >= 0
+                                        found, kept_local, edits = contact, kept, distance
+                                contact = (link >> _LENGTH_BITS) - 1
+                            if found >= 0 and not ambiguous and self._mistyped(
+                                    row, local, kept_local, edits, common):
+                                by_email = found
                 if parts > 1 and value and not common:
                     candidates: list[int] = []
                     length = len(digits)
                     blocked = False
-                    for key, (divisor, modulus) in enumerate(_phone_parts(length, parts)):
+                    cut = cuts.get(length) or cuts.setdefault(length,
+                                                              _phone_parts(length, parts))
+                    for key, (divisor, modulus) in enumerate(cut):
                         part = value // divisor % modulus
                         h = hash((name, length, key, part, _PART)) & low
                         if h in full:
@@ -588,7 +629,6 @@ class ContactIndex:
                 if len(locals_) >= _OFFSET_LIMIT and ends.typecode == "I":
                     self._ends = ends = array("Q", ends)
             ends.append(len(locals_))
-            lengths.append(min(len(local), _MAX_LENGTH))
             if with_ids:
                 ids.append(id_key)
             entry = (contact + 1) << bits
@@ -607,12 +647,13 @@ class ContactIndex:
                     at = at + 1 if at < end else 0
                 slots[at] = entry | id_slot
                 used += 1
+            link = min(len(local), _LENGTH_MASK)
             if block_at >= 0:
                 if block_head:  # the new contact heads the block now
-                    chain.append(block_head)
+                    chain.append(block_head << _LENGTH_BITS | link)
                     slots[block_at] = entry | block_slot
                 else:
-                    chain.append(0)
+                    chain.append(link)
                     at = block_at
                     while slots[at]:
                         at = at + 1 if at < end else 0
@@ -621,7 +662,7 @@ class ContactIndex:
                 if block_filed + 1 >= max_block:
                     full.add(block_hash)
             else:
-                chain.append(0)
+                chain.append(link)
             for at, tag, h, filed in part_keys:
                 while slots[at]:
                     at = at + 1 if at < end else 0
@@ -630,17 +671,18 @@ class ContactIndex:
                 if filed + 1 >= max_block:
                     full.add(h)
             if name and not common:
-                _count_in(namesakes, first_at, second_at)
+                # One more of this name. Conservative update: only the smaller counter
+                # is raised, so the name's count is overstated as little as possible.
+                first_count, second_count = namesakes[first_at], namesakes[second_at]
+                if first_count <= second_count and first_count < _SATURATED:
+                    namesakes[first_at] = first_count + 1
+                if second_count <= first_count and second_count < _SATURATED:
+                    namesakes[second_at] = second_count + 1
         self._used = used
 
-    def _cuts(self, value: int, cuts: dict[int, tuple[int, tuple[tuple[int, int], ...]]]
-              ) -> tuple[int, tuple[tuple[int, int], ...]]:
-        """The length and parts of numbers like ``value`` (by its bit length, when that
-        decides its number of digits)."""
-        length = len(str(value)) - 1
-        found = length, _phone_parts(length, self._parts)
-        if len(str(1 << value.bit_length())) == len(str(1 << (value.bit_length() - 1))):
-            cuts[value.bit_length()] = found
+    def _cuts(self, length: int, cuts: dict[int, tuple[tuple[int, int], ...]]
+              ) -> tuple[tuple[int, int], ...]:
+        found = cuts[length] = _phone_parts(length, self._parts)
         return found
 
     def _grow(self) -> None:
@@ -653,20 +695,21 @@ class ContactIndex:
         phones, names, domains, ends, locals_ = (self._phones, self._names, self._domains,
                                                  self._ends, self._locals)
         crc32, low, bits = zlib.crc32, _LOW, _TAG_BITS
-        cuts: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {}  # by value // 10
+        cuts: dict[int, tuple[tuple[int, int], ...]] = {}  # phone_parts by length
         for slot in filter(None, old):
             contact = (slot >> bits) - 1
             kind = slot >> 2 & 7
             if kind >= _PART:
                 value = phones[contact]
-                length, pieces = cuts.get(value.bit_length()) or self._cuts(value, cuts)
-                divisor, modulus = pieces[kind - _PART]
+                magnitude = value.bit_length()
+                length = _DIGITS_BELOW[magnitude] - (value < _TEN_TO_DIGITS[magnitude])
+                divisor, modulus = (cuts.get(length) or self._cuts(length, cuts))[kind - _PART]
                 h = hash((names[contact], length, kind - _PART, value // divisor % modulus,
                           _PART)) & low
             elif kind == _PHONE:
                 h = hash((phones[contact], _PHONE)) & low
             elif kind == _EMAIL:
-                h = crc32(locals_[ends[contact]:ends[contact + 1]], domains[contact])
+                h = crc32(locals_[ends[contact]:ends[contact + 1]], domains[contact] & low)
             elif kind == _HEAD:
                 h = hash((names[contact], domains[contact], _HEAD)) & low
             else:
@@ -682,62 +725,41 @@ class ContactIndex:
         namesakes = bytearray(width)
         for name in filter(None, self._names):
             first_at, second_at = name % width, (name >> 16 | name << 16) % width
-            first, second = namesakes[first_at], namesakes[second_at]
-            if first <= second and first < _SATURATED:
-                namesakes[first_at] = first + 1
-            if second <= first and second < _SATURATED:
-                namesakes[second_at] = second + 1
+            first_count, second_count = namesakes[first_at], namesakes[second_at]
+            if first_count <= second_count and first_count < _SATURATED:
+                namesakes[first_at] = first_count + 1
+            if second_count <= first_count and second_count < _SATURATED:
+                namesakes[second_at] = second_count + 1
         self._namesakes = namesakes
 
     def _name_print(self, text: str) -> int:
         folded = fold_name(text)
         found = _print32(folded) if folded else 0
-        self._remember(text, found)
+        _remember(self._name_prints, text, found)
         return found
 
     def _domain_print(self, domain: str) -> int:
-        found = _print32(domain)
-        self._remember(domain, found)
+        found = _print64(domain)
+        _remember(self._domain_prints, domain, found)
         return found
-
-    def _remember(self, text: str, found: int) -> None:
-        prints = self._prints
-        if len(prints) >= _CACHE_LIMIT:
-            prints.clear()
-        prints[text] = found
 
     def _local_of(self, contact: int) -> str:
         ends = self._ends
         return self._locals[ends[contact]:ends[contact + 1]].decode("utf-8", "surrogatepass")
 
-    def _by_email(self, row: Row, local: str, near: list[int], common: bool) -> int:
-        """The one kept namesake at the domain whose address this one mistypes, or -1.
-
-        ``near``: the members of the row's block (its name, its domain) whose local parts
-        are about as long as ``local``."""
+    def _mistyped(self, row: Row, local: str, kept_local: str, edits: int,
+                  common: bool) -> bool:
+        """Whether ``local`` is ``kept_local`` mistyped, ``edits`` apart: the module
+        docstring's conditions but ambiguity, cheapest first."""
         settings = self._settings
         assert settings is not None
-        ends, locals_, max_edits = self._ends, self._locals, settings.max_email_edits
-        osa = OSA.distance
-        found = -1
-        for contact in near:
-            kept = locals_[ends[contact]:ends[contact + 1]].decode("utf-8", "surrogatepass")
-            if (distance := osa(local, kept, score_cutoff=max_edits)) <= max_edits:
-                if found >= 0:
-                    return -1  # a typo between two people's addresses belongs to neither
-                found, kept_local, edits = contact, kept, distance
-        if found < 0:
-            return -1
-        # The module docstring's conditions, cheapest first.
         budget = _edit_budget(local, kept_local, settings)
         if (edits > (min(budget, 1) if common else budget)
                 or _digits(local) != _digits(kept_local)
                 or _extends(local, kept_local) or _extends(kept_local, local)):
-            return -1
+            return False
         pieces = name_pieces(row.first_name, row.last_name)
-        if _chosen_from_name(local, pieces) and _chosen_from_name(kept_local, pieces):
-            return -1
-        return found
+        return not (_chosen_from_name(local, pieces) and _chosen_from_name(kept_local, pieces))
 
     def _by_phone(self, row: Row, value: int, local: str, domain: int, name: int,
                   candidates: list[int]) -> int:

@@ -41,3 +41,14 @@ def test_the_goodput_benchmark_runs_against_a_rate_limited_sandbox() -> None:
     assert lines[0].startswith("rate limit 40 uploads/s x 100 rows = 4,000 rows/s allowed")
     for key in ("rows_per_s", "goodput", "share_429", "requests", "peak_concurrency"):
         assert any(line.split()[0] == key for line in lines[1:]), key
+
+
+def test_the_dedup_scaling_benchmark_runs_on_both_data_sets() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.dedup_scaling", "--sizes", "500", "1000"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    for data in ("messy", "synthetic"):
+        assert data in done.stdout
+    assert done.stdout.count("time(1,000) / time(500) = ") == 2

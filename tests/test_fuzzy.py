@@ -264,7 +264,8 @@ def test_rules_can_be_turned_off() -> None:
 @pytest.mark.parametrize(
     "bad",
     [{"max_email_edits": -1}, {"max_email_edits": 4}, {"email_chars_per_edit": 0},
-     {"max_phone_digit_differences": 4}, {"max_block_size": 0}],
+     {"max_phone_digit_differences": 4}, {"max_block_size": 0}, {"max_namesakes": 0},
+     {"max_namesakes": 256}],
 )
 def test_settings_out_of_range_are_refused(bad: dict[str, int]) -> None:
     with pytest.raises(ConfigError, match="must be"):
