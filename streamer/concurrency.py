@@ -72,10 +72,13 @@ class AdaptiveLimiter:
 
     def _accepted_rate(self) -> float:
         """Uploads per second the server accepted over the last ``PACE_HORIZON_S``."""
+        self._forget_old()
+        return len(self._accepted) / PACE_HORIZON_S
+
+    def _forget_old(self) -> None:
         horizon = time.monotonic() - PACE_HORIZON_S
         while self._accepted and self._accepted[0] < horizon:
             self._accepted.popleft()
-        return len(self._accepted) / PACE_HORIZON_S
 
     def throttled(self, epoch: int) -> None:
         """The server said 429 to a request sent in window ``epoch``."""
@@ -95,6 +98,7 @@ class AdaptiveLimiter:
     def succeeded(self, started: float) -> None:
         """An upload that started at ``started`` (``time.monotonic()``) was accepted."""
         self._accepted.append(started)
+        self._forget_old()
         latency = time.monotonic() - started
         self._latency_s = latency if not self._latency_s else (
             0.8 * self._latency_s + 0.2 * latency)
