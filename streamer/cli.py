@@ -19,6 +19,7 @@ from pathlib import Path
 import anyio
 
 from streamer.cxone.sandbox import Sandbox, SandboxConfig
+from streamer.dedup import DEDUP_MODES
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
 from streamer.fuzzy import FuzzySettings
 from streamer.html_report import render_text, write_html
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "called; repeatable, read-only")
     rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
                        help="a CXone DNC group by name; repeatable")
-    rules.add_argument("--dedup", choices=["off", "exact", "fuzzy"], default="fuzzy",
+    rules.add_argument("--dedup", choices=DEDUP_MODES, default="fuzzy",
                        help="duplicates: none, the same phone/email/external id, or also the "
                        "typos of the same person (default: fuzzy)")
     rules.add_argument("--fuzzy-email-edits", type=int, default=2, metavar="N",

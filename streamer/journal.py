@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row
@@ -255,7 +256,15 @@ class Journal:
 
     def missing(self, chunk: int) -> Iterator[list[Row]]:
         """Sent rows not found in the list, as rows ready to upload again."""
-        yield from self._sent_rows("WHERE listed = 0", chunk)
+        for page in self._sent_pages("external_id, phone, first_name, last_name, fields",
+                                     listed=False, chunk=chunk):
+            rows = []
+            for record, external_id, phone, first_name, last_name, fields in page:
+                row = Row(record, fields.split(_FIELD_SEPARATOR))
+                row.external_id, row.phone = external_id, phone
+                row.first_name, row.last_name = first_name, last_name
+                rows.append(row)
+            yield rows
 
     def mark_resent(self, records: Iterable[int]) -> None:
         with self._transaction():
@@ -264,28 +273,20 @@ class Journal:
 
     def listed_outcomes(self, chunk: int) -> Iterator[list[Outcome]]:
         """Sent rows found in the list, as ``uploaded`` outcomes."""
-        after = 0
-        while batch := self._db.execute(
-            "SELECT record, external_id FROM sent WHERE listed = 1 AND record > ? "
-            "ORDER BY record LIMIT ?", (after, chunk)
-        ).fetchall():
+        for page in self._sent_pages("external_id", listed=True, chunk=chunk):
             yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id)
-                   for record, external_id in batch]
-            after = batch[-1][0]
+                   for record, external_id in page]
 
-    def _sent_rows(self, where: str, chunk: int) -> Iterator[list[Row]]:
-        # Keyset paging, a fresh query per chunk: the caller may write between chunks,
-        # which an open SQLite cursor over the same table does not tolerate.
+    def _sent_pages(self, columns: str, *, listed: bool, chunk: int) -> Iterator[list[Any]]:
+        """Sent rows found (or not) in the list: ``record`` then ``columns``, in record order.
+
+        Keyset paging, a fresh query per page: the caller may write between pages, which
+        an open SQLite cursor over the same table does not tolerate.
+        """
         after = 0
-        while batch := self._db.execute(
-            "SELECT record, external_id, phone, first_name, last_name, fields FROM sent "
-            f"{where} AND record > ? ORDER BY record LIMIT ?", (after, chunk)
+        while page := self._db.execute(
+            f"SELECT record, {columns} FROM sent WHERE listed = ? AND record > ? "
+            "ORDER BY record LIMIT ?", (int(listed), after, chunk)
         ).fetchall():
-            rows = []
-            for record, external_id, phone, first_name, last_name, fields in batch:
-                row = Row(record, fields.split(_FIELD_SEPARATOR))
-                row.external_id, row.phone = external_id, phone
-                row.first_name, row.last_name = first_name, last_name
-                rows.append(row)
-            after = rows[-1].record
-            yield rows
+            yield page
+            after = page[-1][0]

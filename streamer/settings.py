@@ -11,6 +11,7 @@ from pathlib import Path
 
 import phonenumbers
 
+from streamer.dedup import DEDUP_MODES
 from streamer.errors import ConfigError
 from streamer.fuzzy import FuzzySettings
 from streamer.limits import MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
@@ -253,7 +254,7 @@ class Settings:
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, GB")
         object.__setattr__(self, "default_region", region)
-        if self.dedup not in ("off", "exact", "fuzzy"):
+        if self.dedup not in DEDUP_MODES:
             raise ConfigError("--dedup must be off, exact or fuzzy")
         if self.invalid_email not in ("reject", "blank"):
             raise ConfigError("--invalid-email must be reject or blank")
