@@ -124,7 +124,7 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
             row.reason = ReasonCode.INVALID_PHONE
             continue
         if email_at is not None and (raw_email := fields[email_at].strip()):
-            email = normalize_email(raw_email)
+            email = emails.normalize_email(raw_email)  # not via the wrapper: per row
             if email is None and not rules.blank_invalid_email:
                 row.reason = ReasonCode.INVALID_EMAIL
                 continue
