@@ -8,10 +8,26 @@ index (:class:`streamer.fuzzy.ContactIndex`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
 from streamer.fuzzy import ContactIndex, FuzzySettings
 from streamer.records import Row, RowBatch
 
 DEDUP_MODES = ("off", "exact", "fuzzy")
+
+
+@dataclass(frozen=True, slots=True)
+class DedupRules:
+    """What to match on: picklable, so a worker process can keep the index itself."""
+
+    fuzzy: FuzzySettings | None = None
+    by_external_id: bool = False
+
+    def start(self) -> Callable[[RowBatch], RowBatch]:
+        """A fresh index's batch check; it must see every batch, in file order."""
+        return partial(Dedup(fuzzy=self.fuzzy).check_batch, by_external_id=self.by_external_id)
 
 
 class Dedup:

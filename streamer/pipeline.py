@@ -1,8 +1,9 @@
 """Wires the stages together; the only module that knows their order.
 
-    reader ─▶ normalize + rules ─▶ dedup ─▶ resume filter ─▶ batcher ─▶ uploaders
-                 (worker processes)                              │           │
-        journal ◀── outcomes ◀── rejected / duplicate ───────────┘     read-back
+    reader ─▶ normalize + rules + dedup ─▶ resume filter ─▶ batcher ─▶ uploaders
+              (in a worker process; dedup                       │           │
+               here when there are several)                     │       read-back
+        journal ◀── outcomes ◀── rejected / duplicate ──────────┘───────────┘
 
 Every stage is one task in one task group, connected by bounded memory object streams
 carrying batches of rows, so a slow uploader slows the reader and memory stays flat.
@@ -39,7 +40,7 @@ from structlog.typing import FilteringBoundLogger
 from streamer.audit import audit_logger
 from streamer.batching import UploadBatch, batch_rows
 from streamer.cxone.client import CXoneClient
-from streamer.dedup import Dedup
+from streamer.dedup import DedupRules
 from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
 from streamer.html_report import write_html
@@ -50,7 +51,6 @@ from streamer.reconcile import Verification, reconcile, settle_leftovers
 from streamer.records import Outcome, OutcomeKind, RowBatch
 from streamer.report import OUTCOME_HEADER, Report, RowFileWriter, UploadStats, write_report
 from streamer.rules import CampaignRules
-from streamer.safety import neutralize
 from streamer.settings import Settings
 from streamer.upload import Uploader, write_batch_files
 from streamer.webhook import notify
@@ -160,10 +160,14 @@ class _Run:
             if not settings.dry_run or settings.wants_dnc_groups:
                 client = await self._connect(stack, log)
             rules = await self._campaign_rules(source.columns, client, log)
+            processes = worker_count(settings.workers, source.size)
+            dedup = self._dedup_rules(source.columns)
+            # Dedup goes with the other row stages where one process sees every batch.
+            dedup_on_main = dedup if processes > 1 else None
             row_work = RowWork(NormalizeRules(source.columns, settings.default_region,
-                                              settings.invalid_email == "blank"), rules)
-            workers = await stack.enter_async_context(
-                RowWorkers(row_work, worker_count(settings.workers, source.size)))
+                                              settings.invalid_email == "blank"), rules,
+                               dedup=None if processes > 1 else dedup)
+            workers = await stack.enter_async_context(RowWorkers(row_work, processes))
             await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                      resumed=self.resumed, dry_run=settings.dry_run,
@@ -180,8 +184,8 @@ class _Run:
                 settings.stream_buffer
             )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._stages, group, source, workers, settled, deliver,
-                                 send)
+                group.start_soon(self._stages, group, source, workers, dedup_on_main, settled,
+                                 deliver, send)
                 async with receive:
                     async for outcomes in receive:
                         await self._collect(outcomes)
@@ -202,6 +206,13 @@ class _Run:
         self._sample_progress()
         if self._sink is not None:
             await self._sink(outcomes)
+
+    def _dedup_rules(self, columns: ColumnMap) -> DedupRules | None:
+        settings = self.settings
+        if settings.dedup == "off":
+            return None
+        return DedupRules(fuzzy=settings.fuzzy if settings.dedup == "fuzzy" else None,
+                          by_external_id=columns.external_id is not None)
 
     async def _campaign_rules(
         self, columns: ColumnMap, client: CXoneClient | None, log: FilteringBoundLogger
@@ -309,16 +320,12 @@ class _Run:
         try:
             for file in files:
                 await file.open()
-            for chunk in self.journal.outcomes():
-                # Only the external id can be the user's text; the rest is ours.
-                await outcomes.write_rows(
-                    [(o.record, o.outcome.value, o.reason or "",
-                      "" if o.duplicate_of is None else o.duplicate_of,
-                      neutralize(o.external_id)) for o in chunk], neutralized=True)
-                await rejected.write_rows((*o.fields, o.record, o.reason, o.detail)
-                                          for o in chunk if o.outcome is OutcomeKind.REJECTED)
-                await failed.write_rows((*o.fields, o.record, o.reason, o.detail) for o in chunk
-                                        if o.outcome is OutcomeKind.FAILED)
+            journal = self.journal
+            for rows in journal.outcome_rows():
+                await outcomes.write_rows(rows, neutralized=True)
+            for kind, file in ((OutcomeKind.REJECTED, rejected), (OutcomeKind.FAILED, failed)):
+                for rows in journal.rows_of(kind):
+                    await file.write_rows(rows)
             for file in files:
                 await file.commit()
         finally:
@@ -366,22 +373,20 @@ class _Run:
         group: TaskGroup,
         source: CsvSource,
         workers: RowWorkers,
+        dedup: DedupRules | None,
         settled: bytearray,
         deliver: Delivery,
         send_outcomes: MemoryObjectSendStream[list[Outcome]],
     ) -> None:
         settings = self.settings
-        columns = source.columns
-        assert columns is not None
         size = settings.stream_buffer
         read_out, work_in = anyio.create_memory_object_stream[RowBatch](size)
         work_out, dedup_in = anyio.create_memory_object_stream[RowBatch](size)
         dedup_out, resume_in = anyio.create_memory_object_stream[RowBatch](size)
         resume_out, batch_in = anyio.create_memory_object_stream[RowBatch](size)
         batch_out, deliver_in = anyio.create_memory_object_stream[UploadBatch](size)
-        dedup = Dedup(fuzzy=settings.fuzzy if settings.dedup == "fuzzy" else None)
-        deduplicate = (partial(dedup.check_batch, by_external_id=columns.external_id is not None)
-                       if settings.dedup != "off" else _unchanged)
+        # Unless the workers' own stages have it already.
+        deduplicate = dedup.start() if dedup is not None else _unchanged
 
         async with send_outcomes:
             group.start_soon(self._read, source, read_out)

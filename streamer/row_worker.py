@@ -1,8 +1,9 @@
 """A worker process: ``python -m streamer.row_worker``, started by :mod:`streamer.workers`.
 
 It reads frames (:mod:`streamer.frames`) from stdin, the first holding the
-:class:`~streamer.workers.RowWork` to do and each later one a batch of records' fields,
-and answers each batch with one frame of results on stdout, in order, until stdin ends.
+:class:`~streamer.workers.RowWork` to do and each later one a batch of records (their
+numbers, their fields), and answers each batch with one frame of results on stdout, in
+order, until stdin ends.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     work = read_frame(requests)
     if not isinstance(work, RowWork):
         raise SystemExit("streamer.row_worker: expected the work to do first")
-    while (records := read_frame(requests)) is not None:
-        answers.write(frame(work.results(records)))  # type: ignore[arg-type]
+    stages = work.start()
+    while (batch := read_frame(requests)) is not None:
+        records, fields = batch  # type: ignore[misc]
+        answers.write(frame(stages.results(records, fields)))
         answers.flush()
 
 

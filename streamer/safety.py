@@ -34,12 +34,12 @@ def require_safe_url(url: str) -> str:
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
 # Injection"); a leading apostrophe makes it plain text.
-_FORMULA_STARTS = frozenset("=+-@\t\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def neutralize(text: str) -> str:
     """``text``, made safe to open in a spreadsheet; numbers (``+14155552671``) pass."""
-    if text and text[0] in _FORMULA_STARTS and not _NUMBER.fullmatch(text):
+    if text and text[0] in FORMULA_STARTS and not _NUMBER.fullmatch(text):
         return "'" + text
     return text

@@ -1,10 +1,16 @@
-"""The per-row stages (normalise, then the campaign rules), on the machine's other cores.
+"""The per-row stages (normalise, the campaign rules, and dedup where it can), on the
+machine's other cores.
 
-Both look at one row at a time, and together they are most of the CPU a row costs;
-Python threads share one interpreter lock, so on big inputs they run in worker
-processes: each batch's raw fields go out and plain tuples come back (both cheap to
-pickle), while the main process reads, deduplicates, journals and uploads. Batches come
-back in file order, which dedup needs (the first record of a contact is the one kept).
+Together they are most of the CPU a row costs; Python threads share one interpreter
+lock, so on big inputs they run in worker processes: each batch's raw fields go out and
+plain tuples come back (both cheap to pickle), while the main process reads, journals,
+batches and uploads. Batches come back in file order.
+
+Dedup keeps an index of every contact kept so far and must see the rows in file order
+(the first record of a contact is the one kept). With one worker, that worker sees
+every batch in order, so it keeps the index too and the main process is left with the
+work only it can do; with several, each sees only some batches, so dedup runs on the
+main process after them.
 
 The workers are plain subprocesses (``python -m streamer.row_worker``) speaking
 length-prefixed pickles over their pipes, not ``multiprocessing``: that would re-run
@@ -30,6 +36,7 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from streamer.dedup import DedupRules
 from streamer.errors import StreamerError
 from streamer.frames import HEADER, frame, unframe
 from streamer.normalize import NormalizeRules, normalize_batch
@@ -52,33 +59,55 @@ def worker_count(requested: int | None, input_bytes: int) -> int:
 
 
 #: One row's results: (reason, detail, phone, region, email, first name, last name,
-#: country, external id, upload record), whatever of them the stages set.
+#: country, external id, upload record, duplicate of), whatever of them the stages set.
 RowResult = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RowWork:
-    """What is done to each row before dedup; small and picklable, for worker processes."""
+    """What is done to each row before it is batched; small and picklable, for worker
+    processes.
+
+    ``dedup`` is set only where one process sees every batch in file order (one worker,
+    or none); otherwise the caller deduplicates the results itself.
+    """
 
     normalize: NormalizeRules
     rules: CampaignRules
+    dedup: DedupRules | None = None
+
+    def start(self) -> RowStages:
+        return RowStages(self)
+
+
+class RowStages:
+    """The work's stages in one process, with their state (the dedup index)."""
+
+    def __init__(self, work: RowWork) -> None:
+        self._normalize = work.normalize
+        self._rules = work.rules
+        self._deduplicate = work.dedup.start() if work.dedup is not None else None
 
     def apply(self, batch: RowBatch) -> RowBatch:
         """The stages, on the rows themselves (in process)."""
-        return self.rules.apply(normalize_batch(batch, self.normalize))
+        batch = self._rules.apply(normalize_batch(batch, self._normalize))
+        return batch if self._deduplicate is None else self._deduplicate(batch)
 
-    def results(self, records: list[list[str]]) -> list[RowResult]:
+    def results(self, records: list[int], fields: list[list[str]]) -> list[RowResult]:
         """The stages on a worker's copy of the rows, as tuples to send back."""
+        rows = [Row(record, row_fields) for record, row_fields in zip(records, fields,
+                                                                       strict=True)]
         return [(row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
-                 row.last_name, row.country, row.external_id, row.upload)
-                for row in self.apply([Row(0, fields) for fields in records])]
+                 row.last_name, row.country, row.external_id, row.upload, row.duplicate_of)
+                for row in self.apply(rows)]
 
 
 def apply_results(batch: RowBatch, results: list[RowResult]) -> RowBatch:
-    """Write a worker's :meth:`RowWork.results` into the batch's rows."""
+    """Write a worker's :meth:`RowStages.results` into the batch's rows."""
     for row, result in zip(batch, results, strict=True):
         (row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
-         row.last_name, row.country, row.external_id, row.upload) = result  # type: ignore[assignment]
+         row.last_name, row.country, row.external_id, row.upload,
+         row.duplicate_of) = result  # type: ignore[assignment]
     return batch
 
 
@@ -152,9 +181,10 @@ class RowWorkers:
         """Do the work on every batch from ``receive``, into ``send``, in order."""
         async with receive, send:
             if not self._pool:
+                stages = self.work.start()
                 # A thread keeps the event loop answering (uploads, progress) meanwhile.
                 async for batch in receive:
-                    await send.send(await anyio.to_thread.run_sync(self.work.apply, batch))
+                    await send.send(await anyio.to_thread.run_sync(stages.apply, batch))
                 return
             # Two batches per worker in flight: one being worked on, one waiting, so a
             # worker never idles while its last result travels back.
@@ -168,7 +198,8 @@ class RowWorkers:
                         worker = self._pool[turn % len(self._pool)]
                         turn += 1
                         await to_collect.send((batch, worker))
-                        await worker.send([row.fields for row in batch])
+                        await worker.send(([row.record for row in batch],
+                                           [row.fields for row in batch]))
 
     @staticmethod
     async def _collect(collecting: ObjectReceiveStream[tuple[RowBatch, _Worker]],

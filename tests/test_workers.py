@@ -62,8 +62,9 @@ def _batches() -> tuple[RowWork, list[RowBatch]]:
 async def test_batches_come_back_in_order_from_several_workers() -> None:
     work, batches = _batches()
     _, expected = _batches()
+    stages = work.start()
     for batch in expected:
-        work.apply(batch)
+        stages.apply(batch)
     async with RowWorkers(work, workers=3) as pool:
         got = await _worked_on(pool, batches)
     assert [[row.record for row in batch] for batch in got] == [
