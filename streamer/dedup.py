@@ -24,10 +24,14 @@ class DedupRules:
 
     fuzzy: FuzzySettings | None = None
     by_external_id: bool = False
+    #: About how many rows will be checked (0: unknown), so the index is made its final
+    #: size at once instead of rebuilt each time it doubles.
+    expected_rows: int = 0
 
     def start(self) -> Callable[[RowBatch], RowBatch]:
         """A fresh index's batch check; it must see every batch, in file order."""
-        return partial(Dedup(fuzzy=self.fuzzy).check_batch, by_external_id=self.by_external_id)
+        dedup = Dedup(fuzzy=self.fuzzy, expected_rows=self.expected_rows)
+        return partial(dedup.check_batch, by_external_id=self.by_external_id)
 
 
 class Dedup:
@@ -39,8 +43,8 @@ class Dedup:
     duplicate points straight at a kept record, never along a chain.
     """
 
-    def __init__(self, *, fuzzy: FuzzySettings | None = None) -> None:
-        self._index = ContactIndex(fuzzy, exact=True)
+    def __init__(self, *, fuzzy: FuzzySettings | None = None, expected_rows: int = 0) -> None:
+        self._index = ContactIndex(fuzzy, exact=True, expected_rows=expected_rows)
 
     def __len__(self) -> int:
         """Contacts kept."""

@@ -299,6 +299,8 @@ _PHONE, _EMAIL, _ID, _HEAD, _PART = range(5)  # kinds of key; part k of a number
 _INITIAL_BITS = 10
 _MAX_LOAD = 0.8
 _ROW_KEYS = 8  # phone, email, external id, email block, up to 4 phone parts
+_TYPICAL_ROW_KEYS = 4  # phone, email, email block, one phone part (most rows file more)
+_MAX_PRESIZED_BITS = 28  # 1 GiB of table: beyond this, let the rows prove they need it
 _COUNTERS_PER_SLOT = 0.25  # the namesake sketch: about two byte counters per contact
 _CACHE_LIMIT = 1 << 12  # folded names and domains remembered; forgotten all at once
 _OFFSET_LIMIT = 1 << 32  # email bytes beyond this need 8-byte offsets
@@ -364,12 +366,19 @@ class ContactIndex:
                  "_phones",
                  "_records", "_settings", "_shift", "_slots", "_used")
 
-    def __init__(self, settings: FuzzySettings | None, *, exact: bool) -> None:
+    def __init__(self, settings: FuzzySettings | None, *, exact: bool,
+                 expected_rows: int = 0) -> None:
+        """``expected_rows``: about how many rows will be checked, to size the table for
+        them at once (it still doubles if they need more)."""
         self._settings = settings
         self._exact = exact
         self._parts = settings.max_phone_digit_differences + 1 if settings is not None else 1
-        self._slots = array("I", [0]) * (1 << _INITIAL_BITS)
-        self._shift = 32 - _INITIAL_BITS
+        # Sized for the keys a typical kept row files; duplicates file none, so the
+        # estimate errs large by the share of duplicates at most.
+        wanted = int(expected_rows * _TYPICAL_ROW_KEYS / _MAX_LOAD)
+        bits = min(max(_INITIAL_BITS, wanted.bit_length()), _MAX_PRESIZED_BITS)
+        self._slots = array("I", [0]) * (1 << bits)
+        self._shift = 32 - bits
         self._limit = int(len(self._slots) * _MAX_LOAD)
         self._used = 0
         self._full: set[int] = set()  # hashes of blocks that reached max_block_size

@@ -161,7 +161,7 @@ class _Run:
                 client = await self._connect(stack, log)
             rules = await self._campaign_rules(source.columns, client, log)
             processes = worker_count(settings.workers, source.size)
-            dedup = self._dedup_rules(source.columns)
+            dedup = self._dedup_rules(source)
             # Dedup goes with the other row stages where one process sees every batch.
             dedup_on_main = dedup if processes > 1 else None
             row_work = RowWork(NormalizeRules(source.columns, settings.default_region,
@@ -207,12 +207,14 @@ class _Run:
         if self._sink is not None:
             await self._sink(outcomes)
 
-    def _dedup_rules(self, columns: ColumnMap) -> DedupRules | None:
+    def _dedup_rules(self, source: CsvSource) -> DedupRules | None:
         settings = self.settings
         if settings.dedup == "off":
             return None
+        assert source.columns is not None
         return DedupRules(fuzzy=settings.fuzzy if settings.dedup == "fuzzy" else None,
-                          by_external_id=columns.external_id is not None)
+                          by_external_id=source.columns.external_id is not None,
+                          expected_rows=source.estimated_rows)
 
     async def _campaign_rules(
         self, columns: ColumnMap, client: CXoneClient | None, log: FilteringBoundLogger

@@ -373,6 +373,9 @@ class CsvSource:
         self._in_header = False
         self.columns: ColumnMap | None = None
         self.size = 0
+        #: About how many records the file holds, from its first megabyte's lines; 0 where
+        #: that says nothing of the rest (a gzip file's size is not its text's).
+        self.estimated_rows = 0
         self.rows_read = 0
         self.compression: str | None = None
         self.nuls_removed = 0
@@ -445,6 +448,8 @@ class CsvSource:
         except _Unreadable as error:
             raise InputError(f"{path}: {error.what}") from None
         kind = _binary_format(head)
+        if head and self.compression is None:
+            self.estimated_rows = self.size * head.count(b"\n") // len(head)
         if kind is not None:
             raise InputError(f"{path}: not a text CSV file; it looks like {kind}")
         self._decoder, skip = _choose_decoder(head, settings.encoding)

@@ -199,12 +199,16 @@ def messy_rows(people: int) -> list[Row]:
     return rows
 
 
-def test_the_index_agrees_with_comparing_every_pair_as_it_grows() -> None:
-    """Thousands of messy rows: the table grows many times, names repeat, blocks chain."""
+@pytest.mark.parametrize("expected_rows", [0, 4_000])
+def test_the_index_agrees_with_comparing_every_pair_grown_or_presized(
+    expected_rows: int,
+) -> None:
+    """Thousands of messy rows: the table grows many times (or is made for them at once),
+    names repeat, blocks chain."""
     rows = messy_rows(4_000)
     fuzzy = FuzzySettings(max_namesakes=255, max_block_size=1000)
     expected = reference(rows, fuzzy)
-    dedup = Dedup(fuzzy=fuzzy)
+    dedup = Dedup(fuzzy=fuzzy, expected_rows=expected_rows)
     for start in range(0, len(rows), 512):
         dedup.check_batch(rows[start:start + 512], by_external_id=False)
     assert [(r.reason, r.duplicate_of) for r in rows] == expected

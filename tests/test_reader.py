@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,18 @@ async def test_reader_returns_what_csv_writer_wrote(
     # A row whose fields are all empty is a record of empty fields, never skipped.
     expected = [(i, row) for i, row in enumerate(rows, start=1)]
     assert await read_all(path) == expected
+
+
+async def test_the_row_estimate_comes_from_the_first_megabyte(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["phone", "name"])
+        for i in range(60_000):  # about 2 MB, lines of varied length
+            writer.writerow([f"+1415555{i % 10_000:04d}", "x" * (i % 23)])
+    async with CsvSource(path, Settings()) as source:
+        assert 0.95 * 60_000 < source.estimated_rows < 1.05 * 60_000
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    async with CsvSource(packed, Settings()) as source:
+        assert source.estimated_rows == 0  # the compressed size says nothing of the rows
