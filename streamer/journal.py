@@ -45,14 +45,16 @@ CREATE TABLE IF NOT EXISTS sent (
     listed      INTEGER NOT NULL DEFAULT 0,
     resent      INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS listed (external_id TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Ids read back from the list, until mark_listed() matches them: appended in page order
+-- (a key would make each insert a B-tree search; the match builds its own index once).
+CREATE TABLE IF NOT EXISTS listed (external_id TEXT NOT NULL);
 """
 _KEYS = ("fingerprint", "settings")
 #: A row's fields in one TEXT column, joined by NUL: the reader drops NUL bytes from
 #: every file, so no field holds one, and a join is ten times faster than JSON.
 _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
-_FORMAT = 2
+_FORMAT = 3
 _FROM_SENT = frozenset({OutcomeKind.UPLOADED, OutcomeKind.FAILED})
 _KINDS = {kind.value: kind for kind in OutcomeKind}  # a dict lookup beats the enum's call
 _OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
@@ -258,15 +260,17 @@ class Journal:
     def add_listed(self, external_ids: Iterable[str]) -> None:
         """External ids read back from the list."""
         with self._transaction():
-            self._db.executemany("INSERT OR IGNORE INTO listed VALUES (?)",
+            self._db.executemany("INSERT INTO listed VALUES (?)",
                                  ((i,) for i in external_ids))
 
     def mark_listed(self) -> int:
-        """Flag every sent row found in the list; returns how many are still missing."""
+        """Flag every sent row found in the ids read back, and forget those ids (a later
+        read-back reads the whole list again); returns how many rows are still missing."""
         with self._transaction():
             self._db.execute(
                 "UPDATE sent SET listed = 1 WHERE listed = 0 AND external_id IN "
                 "(SELECT external_id FROM listed)")
+            self._db.execute("DELETE FROM listed")
         return int(self._db.execute("SELECT count(*) FROM sent WHERE listed = 0").fetchone()[0])
 
     def missing(self, chunk: int) -> Iterator[list[Row]]:
