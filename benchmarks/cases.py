@@ -174,7 +174,7 @@ def stage_dedup(path: Path, limit: int) -> int:
     rules = CampaignRules(columns, max_record_chars=512)  # type: ignore[arg-type]
     for batch in batches:
         rules.apply(batch)  # type: ignore[arg-type]
-    dedup = Dedup(fuzzy=FuzzySettings())
+    dedup = Dedup(fuzzy=FuzzySettings(), expected_rows=sum(len(b) for b in batches))
     global _STAGE_STARTED
     _STAGE_STARTED = time.perf_counter()
     for batch in batches:
