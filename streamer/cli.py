@@ -144,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="most uploads ever in flight (default: 4 x --concurrency)")
     upload.add_argument("--workers", type=_count, metavar="N",
                         help="processes that normalise rows and check the campaign rules "
-                        "beside the main one; 0 does it in process (default: one per core "
-                        "but one, for inputs of 16 MiB or more; 0 below)")
+                        "beside the main one (a single worker deduplicates too); 0 does it "
+                        "in process (default: one per core but one, for inputs of 16 MiB "
+                        "or more; 0 below)")
     upload.add_argument("--dry-run", action="store_true",
                         help="do everything but upload: the would-be upload files go to "
                         "OUT/batches/")

@@ -232,7 +232,7 @@ class Settings:
     webhook_attempts: int = 4
     chunk_rows: int = 2_048
     stream_buffer: int = 4
-    workers: int | None = None  # normalising processes; None: by file size and cores
+    workers: int | None = None  # row-stage processes; None: by file size and cores
 
     def __post_init__(self) -> None:
         if self.list_name is not None and self.list_id is not None:

@@ -148,6 +148,9 @@ class RowWorkers:
     """``workers`` processes doing the :class:`RowWork`; ``0`` does it in this process."""
 
     def __init__(self, work: RowWork, workers: int) -> None:
+        if work.dedup is not None and workers > 1:
+            # Each worker would keep its own index of only the batches it saw.
+            raise ValueError("dedup needs every batch in one process: at most one worker")
         self.work = work
         self.workers = workers
         self._pool: list[_Worker] = []

@@ -9,6 +9,7 @@ import pytest
 
 import streamer
 from examples.make_contacts import write_contacts
+from streamer.dedup import DedupRules
 from streamer.errors import StreamerError
 from streamer.normalize import NormalizeRules
 from streamer.reader import map_columns
@@ -30,13 +31,13 @@ async def test_a_run_with_workers_decides_every_row_as_one_without(tmp_path: Pat
     path = tmp_path / "contacts.csv"
     write_contacts(path, 12_000, seed=5)
     reports, outcomes = [], []
-    for workers in (0, 2):
+    for workers in (0, 1, 2):  # dedup in process, in the one worker, on the main process
         out = tmp_path / f"out-{workers}"
         settings = settings_for(None, out, dry_run=True, workers=workers, chunk_rows=500)
         reports.append(await streamer.run(path, settings))
         outcomes.append(read_outcomes(out))
-    assert outcomes[0] == outcomes[1]
-    assert reports[0].outcomes == reports[1].outcomes
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert reports[0].outcomes == reports[1].outcomes == reports[2].outcomes
     assert reports[1].balanced and reports[1].outcomes["duplicate"] > 0
 
 
@@ -83,3 +84,10 @@ async def test_a_dead_worker_is_a_clear_error_not_a_hang() -> None:
         with pytest.raises(BaseExceptionGroup) as raised, anyio.fail_after(10):
             await _worked_on(pool, batches)
     assert raised.group_contains(StreamerError, match="worker process ended", depth=None)
+
+
+def test_dedup_is_never_split_across_workers() -> None:
+    work, _ = _batches()
+    with_dedup = RowWork(work.normalize, work.rules, dedup=DedupRules())
+    with pytest.raises(ValueError, match="one process"):
+        RowWorkers(with_dedup, workers=2)
