@@ -55,7 +55,6 @@ _KEYS = ("fingerprint", "settings")
 _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
 _FORMAT = 3
-_FROM_SENT = frozenset({OutcomeKind.UPLOADED, OutcomeKind.FAILED})
 _KINDS = {kind.value: kind for kind in OutcomeKind}  # a dict lookup beats the enum's call
 _OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
 #: SQL for the characters :func:`neutralize` acts on: most ids skip the call.
@@ -170,18 +169,29 @@ class Journal:
         A row that was waiting for read-back stops waiting in the same transaction, so
         no row is ever both decided and waiting, whenever the process dies.
         """
+        # Most rows were simply accepted or uploaded: binding their three values, not
+        # seven, halves what SQLite's insert costs the main process.
+        plain: list[tuple[int, str, str]] = []
+        full: list[tuple[object, ...]] = []
+        sent: list[tuple[int]] = []
+        uploaded, failed = OutcomeKind.UPLOADED, OutcomeKind.FAILED
+        for o in outcomes:
+            if o.reason is None and not o.fields and not o.detail:
+                plain.append((o.record, o.outcome.value, o.external_id))
+            else:
+                full.append((o.record, o.outcome.value, o.reason, o.duplicate_of,
+                             o.external_id,
+                             _FIELD_SEPARATOR.join(o.fields) if o.fields else None, o.detail))
+            if o.outcome is uploaded or o.outcome is failed:  # (an Enum's hash is slow)
+                sent.append((o.record,))
         with self._transaction():
-            cursor = self._db.executemany(
+            inserted = self._db.executemany(
+                "INSERT OR IGNORE INTO outcomes (record, outcome, external_id) VALUES (?, ?, ?)",
+                plain).rowcount
+            inserted += self._db.executemany(
                 f"INSERT OR IGNORE INTO outcomes ({_OUTCOME_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(o.record, o.outcome.value, o.reason, o.duplicate_of, o.external_id,
-                  _FIELD_SEPARATOR.join(o.fields) if o.fields else None, o.detail)
-                 for o in outcomes],
-            )
-            inserted = cursor.rowcount
-            self._db.executemany(
-                "DELETE FROM sent WHERE record = ?",
-                [(o.record,) for o in outcomes if o.outcome in _FROM_SENT])
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", full).rowcount
+            self._db.executemany("DELETE FROM sent WHERE record = ?", sent)
         self.repeated += len(outcomes) - inserted
 
     def settled(self) -> bytearray:
