@@ -18,8 +18,6 @@ from streamer.settings import ListFields
 UPLOAD_HEADER = ListFields().upload_header
 _EXTERNAL_ID_SALT = b"streamer/external-id/v1\x1f"
 
-_QUOTED_CHARS = frozenset(',"\r\n')
-
 
 def derive_external_id(phone_e164: str) -> str:
     """A stable external id for a contact that came without one.
@@ -42,42 +40,44 @@ def upload_fields(row: Row) -> tuple[str, str, str, str]:
             neutralize(row.last_name))
 
 
-def upload_record(row: Row) -> tuple[str, str, str, str]:
-    """:func:`upload_fields`, made once per row: the rules, the batcher and the CSV
-    writer all need it."""
-    record = row.upload
-    if record is None:
-        record = row.upload = upload_fields(row)
-    return record
-
-
-def record_chars(fields: tuple[str, ...]) -> int:
-    """Characters of ``fields`` as one CSV line (without its line ending), quoting included."""
+def csv_line(fields: tuple[str, ...]) -> str:
+    """``fields`` as ``csv.writer`` writes them on one line, without the line ending."""
     line = ",".join(fields)
     # The usual case, nothing to quote: the only commas are the separators.
     if (line.count(",") == len(fields) - 1 and '"' not in line and "\n" not in line
             and "\r" not in line):
-        return len(line)
-    total = len(fields) - 1
-    for value in fields:
-        total += len(value)
-        if not _QUOTED_CHARS.isdisjoint(value):
-            total += 2 + value.count('"')
-    return total
+        return line
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
+    return buffer.getvalue()[:-2]
+
+
+def upload_line(row: Row) -> str:
+    """The row's line in the upload file (:func:`upload_fields`), made once per row,
+    where the rules are checked (a worker process): the rules measure it and the batcher
+    only joins lines."""
+    line = row.upload
+    if line is None:
+        line = row.upload = csv_line(upload_fields(row))
+    return line
+
+
+def record_chars(fields: tuple[str, ...]) -> int:
+    """Characters of ``fields`` as one CSV line (without its line ending), quoting included."""
+    return len(csv_line(fields))
 
 
 def row_bytes_bound(row: Row) -> int:
     """Bytes the row can take in the upload file: 4 per character (UTF-8's worst), CRLF."""
-    return record_chars(upload_record(row)) * 4 + 2
+    return len(upload_line(row)) * 4 + 2
 
 
 def render_csv(rows: list[Row], header: tuple[str, ...] = UPLOAD_HEADER) -> bytes:
     """The UTF-8 CSV file of ``rows``, header first, as CXone takes it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([upload_record(row) for row in rows])
-    return buffer.getvalue().encode("utf-8")
+    lines = [csv_line(header)]
+    lines += [row.upload or upload_line(row) for row in rows]
+    lines.append("")  # the last line's CRLF
+    return "\r\n".join(lines).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)

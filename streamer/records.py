@@ -124,8 +124,8 @@ class Row:
         self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
         self.detail = ""  # more about the reason, e.g. which DNC group listed the number
         self.duplicate_of: int | None = None
-        #: The record as uploaded, once made (``streamer.batching.upload_record``).
-        self.upload: tuple[str, str, str, str] | None = None
+        #: The row's line in the upload file, once made (``streamer.batching.upload_line``).
+        self.upload: str | None = None
 
     def __repr__(self) -> str:
         # Deliberately no field values: rows hold personal data.

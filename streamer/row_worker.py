@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from streamer.frames import frame, read_frame
 from streamer.workers import RowWork
@@ -22,7 +22,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         raise SystemExit("streamer.row_worker: expected the work to do first")
     stages = work.start()
     while (batch := read_frame(requests)) is not None:
-        records, fields = batch  # type: ignore[misc]
+        records, fields = cast(tuple[list[int], list[list[str]]], batch)
         answers.write(frame(stages.results(records, fields)))
         answers.flush()
 

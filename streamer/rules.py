@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from streamer.batching import derive_external_id, record_chars, upload_record
+from streamer.batching import derive_external_id, upload_line
 from streamer.dnc import DoNotCall
 from streamer.errors import InputError
 from streamer.reader import ColumnMap, header_key
@@ -79,6 +79,6 @@ class CampaignRules:
                 row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
             elif self._dnc is not None and (listed := self._dnc.source_of(row.phone)):
                 row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
-            elif record_chars(upload_record(row)) > self._max_chars:
+            elif len(upload_line(row)) > self._max_chars:
                 row.reason = ReasonCode.RECORD_TOO_LONG
         return batch

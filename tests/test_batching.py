@@ -11,10 +11,12 @@ from streamer.batching import (
     UPLOAD_HEADER,
     UploadBatch,
     batch_rows,
+    csv_line,
     derive_external_id,
     record_chars,
     render_csv,
     row_bytes_bound,
+    upload_fields,
 )
 from streamer.records import Outcome, OutcomeKind, ReasonCode, Row
 
@@ -27,6 +29,23 @@ def test_record_chars_is_the_length_of_the_csv_line(fields: list[str]) -> None:
     if fields == [""]:
         line = ""  # csv.writer quotes a lone empty field; CXone sees an empty line either way
     assert record_chars(tuple(fields)) == len(line)
+
+
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12), st.text(max_size=12),
+                          st.text(max_size=12)), max_size=6))
+def test_upload_files_are_what_csv_writer_writes(records: list[tuple[str, ...]]) -> None:
+    rows = []
+    for number, (external_id, phone, first, last) in enumerate(records, 1):
+        row = Row(number, [])
+        row.external_id, row.phone, row.first_name, row.last_name = (
+            external_id, phone, first, last)
+        rows.append(row)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(UPLOAD_HEADER)
+    writer.writerows([upload_fields(row) for row in rows])
+    assert render_csv(rows) == buffer.getvalue().encode("utf-8")
+    assert all(csv_line(upload_fields(row)) == row.upload for row in rows)
 
 
 def test_derived_external_ids_are_stable_and_distinct() -> None:
