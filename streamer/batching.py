@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from streamer.csv_text import csv_line
 from streamer.limits import MAX_CSV_BYTES
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
 from streamer.safety import neutralize
@@ -38,18 +37,6 @@ def upload_fields(row: Row) -> tuple[str, str, str, str]:
     """
     return (neutralize(row.external_id), row.phone, neutralize(row.first_name),
             neutralize(row.last_name))
-
-
-def csv_line(fields: tuple[str, ...]) -> str:
-    """``fields`` as ``csv.writer`` writes them on one line, without the line ending."""
-    line = ",".join(fields)
-    # The usual case, nothing to quote: the only commas are the separators.
-    if (line.count(",") == len(fields) - 1 and '"' not in line and "\n" not in line
-            and "\r" not in line):
-        return line
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
-    return buffer.getvalue()[:-2]
 
 
 def upload_line(row: Row) -> str:

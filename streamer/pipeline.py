@@ -191,7 +191,7 @@ class _Run:
                         await self._collect(outcomes)
             if self.stop.is_set():
                 log.warning("streamer.run_stopped", rows_read=source.rows_read,
-                            decided=self.journal.counts()[2])
+                            decided=self.journal.counts().total)
                 raise Interrupted(
                     f"stopped after {source.rows_read:,} rows; the journal in "
                     f"{self.out_dir} keeps every decided row: run the same command again "
@@ -277,7 +277,7 @@ class _Run:
     ) -> Report:
         """Every row has its outcome: write the outputs from the journal, then the report."""
         journal = self.journal
-        by_kind, by_reason, total = journal.counts()
+        by_kind, by_reason, total, reason_samples = journal.counts()
         await self._export(source.columns.header if source.columns else ())
         report = Report(
             run_id=self.run_id, input=str(self.path), out_dir=str(self.out_dir),
@@ -293,7 +293,7 @@ class _Run:
             reading={"encoding": source.encoding, "compression": source.compression,
                      "nuls_removed": source.nuls_removed,
                      "bytes_read_as_cp1252": source.fallback_sequences},
-            reason_samples=journal.reason_samples(), progress_timeline=self._timeline,
+            reason_samples=reason_samples, progress_timeline=self._timeline,
             request_timeline=self.stats.timeline,
         )
         journal.remove()
@@ -323,8 +323,8 @@ class _Run:
             for file in files:
                 await file.open()
             journal = self.journal
-            for rows in journal.outcome_rows():
-                await outcomes.write_rows(rows, neutralized=True)
+            for lines in journal.outcome_lines():
+                await outcomes.write_lines(lines)
             for kind, file in ((OutcomeKind.REJECTED, rejected), (OutcomeKind.FAILED, failed)):
                 for rows in journal.rows_of(kind):
                     await file.write_rows(rows)

@@ -137,17 +137,17 @@ class RowFileWriter:
         self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
         await self.write_rows([self._header])
 
-    async def write_rows(self, rows: Iterable[Sequence[object]], *,
-                         neutralized: bool = False) -> None:
-        """Append rows; every cell is neutralised against spreadsheet formulas, unless the
-        caller already did (``neutralized``: a million-row file is worth the care)."""
+    async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
+        """Append rows, every cell neutralised against spreadsheet formulas."""
         buffer = io.StringIO()
-        if not neutralized:
-            rows = ([neutralize(cell) if isinstance(cell, str) else cell for cell in row]
-                    for row in rows)
-        csv.writer(buffer).writerows(rows)
+        csv.writer(buffer).writerows(
+            [neutralize(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
         if text := buffer.getvalue():
             await self._file.write(text)
+
+    async def write_lines(self, text: str) -> None:
+        """Append lines already made CSV and safe (each ending in CRLF)."""
+        await self._file.write(text)
 
     async def commit(self) -> None:
         await self._file.flush()
