@@ -265,14 +265,15 @@ class Journal:
         """Rows about to be uploaded: once this returns, a crash cannot lose track of them.
 
         Whether their upload then reached CXone or not, a resumed run finds them here and
-        checks the list for them before sending anything again.
+        checks the list for them before sending anything again. The external id is kept
+        as uploaded (made safe for spreadsheets), since that is what the list gives back.
         """
         with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO sent (record, batch_id, external_id, phone, first_name,"
                 " last_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.record, batch_id, r.external_id, r.phone, r.first_name, r.last_name,
-                  _FIELD_SEPARATOR.join(r.fields)) for r in rows],
+                [(r.record, batch_id, neutralize(r.external_id), r.phone, r.first_name,
+                  r.last_name, _FIELD_SEPARATOR.join(r.fields)) for r in rows],
             )
 
     def forget_missing(self) -> int:

@@ -98,6 +98,18 @@ async def test_external_ids_from_the_file_are_used_and_carried(
     assert sorted(await listed_ids(api, report.list_id)) == ["C-1", "C-2"]
 
 
+async def test_an_id_made_safe_for_spreadsheets_is_verified_as_uploaded(
+    sandbox: Sandbox, api: CXoneClient, tmp_path: Path, write_csv: WriteCsv
+) -> None:
+    path = write_csv([["Customer ID", "Mobile"], ["-7x", "(415) 555-2671"],
+                      ["C-2", "(415) 555-2674"]])
+    report = await streamer.run(path, settings_for(sandbox, tmp_path / "out"))
+    assert report.outcomes["uploaded"] == 2 and report.failed == 0
+    assert report.verification["resent"] == 0
+    assert report.list_id is not None
+    assert sorted(await listed_ids(api, report.list_id)) == ["'-7x", "C-2"]
+
+
 async def test_a_dry_run_checks_everything_and_writes_the_would_be_uploads(
     tmp_path: Path,
 ) -> None:
