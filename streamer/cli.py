@@ -145,8 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--workers", type=_count, metavar="N",
                         help="processes that normalise rows and check the campaign rules "
                         "beside the main one (a single worker deduplicates too); 0 does it "
-                        "in process (default: one per core but one, for inputs of 16 MiB "
-                        "or more; 0 below)")
+                        "in process (default: 1 for inputs of 16 MiB or more, 0 below)")
     upload.add_argument("--dry-run", action="store_true",
                         help="do everything but upload: the would-be upload files go to "
                         "OUT/batches/")

@@ -56,7 +56,6 @@ _KEYS = ("fingerprint", "settings")
 _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
 _FORMAT = 3
-_KINDS = {kind.value: kind for kind in OutcomeKind}  # a dict lookup beats the enum's call
 _OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
 #: SQL for the characters :func:`neutralize` acts on, and for a cell CSV must quote:
 #: most ids are neither and skip the call to :func:`_outcome_cell`.
@@ -69,6 +68,9 @@ def _outcome_cell(text: str) -> str:
 
 
 class Counts(NamedTuple):
+    """Outcomes by kind, by reason, in all, and each reason's first record (an example to
+    look at)."""
+
     by_kind: dict[str, int]
     by_reason: dict[str, int]
     total: int
@@ -219,18 +221,18 @@ class Journal:
         return marks
 
     def counts(self) -> Counts:
-        """Outcomes by kind, by reason, in all, and each reason's first record (an example
-        to look at): one pass over the table."""
-        counts = Counts({}, {}, 0, {})
+        """The outcomes counted, in one pass over the table."""
+        by_kind: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        samples: dict[str, int] = {}
         for kind, reason, count, first in self._db.execute(
                 "SELECT outcome, reason, count(*), min(record) FROM outcomes "
                 "GROUP BY outcome, reason ORDER BY reason"):
-            counts.by_kind[kind] = counts.by_kind.get(kind, 0) + count
+            by_kind[kind] = by_kind.get(kind, 0) + count
             if reason is not None:
-                counts.by_reason[reason] = counts.by_reason.get(reason, 0) + count
-                known = counts.reason_samples.get(reason)
-                counts.reason_samples[reason] = first if known is None else min(known, first)
-        return counts._replace(total=sum(counts.by_kind.values()))
+                by_reason[reason] = by_reason.get(reason, 0) + count
+                samples[reason] = min(samples.get(reason, first), first)
+        return Counts(by_kind, by_reason, sum(by_kind.values()), samples)
 
     def outcome_lines(self, chunk: int = 10_000) -> Iterator[str]:
         """outcomes.csv's lines (CRLF after each), in record order: record, outcome,

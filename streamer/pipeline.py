@@ -43,6 +43,7 @@ from streamer.cxone.client import CXoneClient
 from streamer.dedup import DedupRules
 from streamer.dnc import DoNotCall, DoNotCallBuilder
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted
+from streamer.gc_pacing import rarer_collections
 from streamer.html_report import write_html
 from streamer.journal import Journal, fingerprint_file
 from streamer.normalize import NormalizeRules
@@ -148,6 +149,7 @@ class _Run:
             raise ConfigError(f"cannot create output directory {self.out_dir}: "
                               f"{error.strerror}") from None
         async with AsyncExitStack() as stack:
+            stack.enter_context(rarer_collections())
             audit_file = stack.enter_context(
                 open(self.out_dir / "audit.jsonl", "a", encoding="utf-8")  # noqa: ASYNC230, SIM115
             )

@@ -13,6 +13,7 @@ import sys
 from typing import BinaryIO, cast
 
 from streamer.frames import frame, read_frame
+from streamer.gc_pacing import rarer_collections
 from streamer.workers import RowWork
 
 
@@ -31,4 +32,5 @@ if __name__ == "__main__":
     # Ctrl-C reaches the whole process group; the main process decides what it means
     # (drain, or stop) and ends this worker by closing its stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    with rarer_collections():
+        serve(sys.stdin.buffer, sys.stdout.buffer)

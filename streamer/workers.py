@@ -50,12 +50,16 @@ IN_PROCESS_BELOW_BYTES = 16 << 20
 
 
 def worker_count(requested: int | None, input_bytes: int) -> int:
-    """Worker processes for a run: as asked, else one per core but the main process's."""
+    """Worker processes for a run: as asked, else one for big inputs.
+
+    One, whatever the cores: with dedup beside normalising, the one worker and the main
+    process (reading, the journal, batching, uploading) take about as long as each other.
+    More workers would share out normalising but hand dedup back to the main process,
+    making it the bottleneck.
+    """
     if requested is not None:
         return requested
-    if input_bytes < IN_PROCESS_BELOW_BYTES:
-        return 0
-    return max(1, (os.cpu_count() or 1) - 1)
+    return 0 if input_bytes < IN_PROCESS_BELOW_BYTES else 1
 
 
 #: One row's results: (reason, detail, phone, region, email, first name, last name,
