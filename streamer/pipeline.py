@@ -165,10 +165,10 @@ class _Run:
             processes = worker_count(settings.workers, source.size)
             dedup = self._dedup_rules(source)
             # Dedup goes with the other row stages where one process sees every batch.
-            dedup_on_main = dedup if processes > 1 else None
+            dedup_on_main, dedup_in_work = (dedup, None) if processes > 1 else (None, dedup)
             row_work = RowWork(NormalizeRules(source.columns, settings.default_region,
                                               settings.invalid_email == "blank"), rules,
-                               dedup=None if processes > 1 else dedup)
+                               dedup=dedup_in_work)
             workers = await stack.enter_async_context(RowWorkers(row_work, processes))
             await self._open_journal(stack)
             log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
