@@ -104,7 +104,7 @@ def naive_tutorial(path: Path, limit: int) -> int:
 def _stage_rows(path: Path) -> tuple[list[list[object]], object]:
     """The file's rows read by streamer's reader (not timed), and the column map."""
     import streamer
-    from streamer.reader import CsvSource
+    from streamer.input import CsvSource
 
     async def read() -> tuple[list[list[object]], object]:
         async with CsvSource(path, streamer.Settings()) as source:
@@ -116,7 +116,7 @@ def _stage_rows(path: Path) -> tuple[list[list[object]], object]:
 def stage_reader(path: Path, limit: int) -> int:
     """streamer's reader alone: blocks decoded, csv.reader, Row objects, thread hops."""
     import streamer
-    from streamer.reader import CsvSource
+    from streamer.input import CsvSource
 
     async def read() -> int:
         async with CsvSource(path, streamer.Settings()) as source:
@@ -137,14 +137,14 @@ def _timed_stage(path: Path, work: Callable[[list[object], object], None]) -> in
 
 
 def stage_normalize(path: Path, limit: int) -> int:
-    from streamer.normalize import NormalizeRules, normalize_batch
+    from streamer.cleaning._normalize import NormalizeRules, normalize_batch
 
     return _timed_stage(path, lambda batch, columns: normalize_batch(
         batch, NormalizeRules(columns, "US")))  # type: ignore[arg-type]
 
 
 def _normalized(path: Path) -> tuple[list[list[object]], object]:
-    from streamer.normalize import NormalizeRules, normalize_batch
+    from streamer.cleaning._normalize import NormalizeRules, normalize_batch
 
     batches, columns = _stage_rows(path)
     rules = NormalizeRules(columns, "US")  # type: ignore[arg-type]
@@ -154,7 +154,7 @@ def _normalized(path: Path) -> tuple[list[list[object]], object]:
 
 
 def stage_rules(path: Path, limit: int) -> int:
-    from streamer.rules import CampaignRules
+    from streamer.cleaning import CampaignRules
 
     batches, columns = _normalized(path)
     rules = CampaignRules(columns, max_record_chars=512)  # type: ignore[arg-type]
@@ -166,9 +166,9 @@ def stage_rules(path: Path, limit: int) -> int:
 
 
 def stage_dedup(path: Path, limit: int) -> int:
-    from streamer.dedup import Dedup
-    from streamer.fuzzy import FuzzySettings
-    from streamer.rules import CampaignRules
+    from streamer.cleaning import CampaignRules
+    from streamer.cleaning.dedup import Dedup
+    from streamer.settings import FuzzySettings
 
     batches, columns = _normalized(path)
     rules = CampaignRules(columns, max_record_chars=512)  # type: ignore[arg-type]
@@ -186,8 +186,8 @@ def stage_encode(path: Path, limit: int) -> int:
     """CSV + base64 of 5,000-row upload files, as the batcher and client make them."""
     import base64
 
-    from streamer.batching import render_csv
-    from streamer.rules import CampaignRules
+    from streamer.cleaning import CampaignRules
+    from streamer.upload_format import render_csv
 
     batches, columns = _normalized(path)
     rules = CampaignRules(columns, max_record_chars=512)  # type: ignore[arg-type]

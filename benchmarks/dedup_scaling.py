@@ -7,7 +7,7 @@ Two data sets, each already normalised (what the dedup stage receives), each run
 ``Dedup(fuzzy=FuzzySettings())`` (exact, then fuzzy; sized for the rows, as a run sizes
 it) in batches of 2,048 rows:
 
-- ``messy``: ``examples/messy.py``'s rows (seed 7) read by ``streamer.normalize`` as the
+- ``messy``: ``examples/messy.py``'s rows (seed 7) normalised as the
   pipeline reads them; normalising is not timed. Its names are concentrated (the top
   first and last names are a few percent of people each), so blocks fill up as the file
   grows: the hard case for near-linear time.
@@ -31,9 +31,9 @@ import statistics
 import time
 from collections.abc import Iterator
 
-from streamer.dedup import Dedup
-from streamer.fuzzy import FuzzySettings
+from streamer.cleaning.dedup import Dedup
 from streamer.records import Row
+from streamer.settings import FuzzySettings
 
 Contact = tuple[str, str, str, str]  # phone (E.164), email, first name, last name
 
@@ -80,7 +80,7 @@ def messy(rows: int, seed: int) -> Iterator[Contact]:
     """examples/messy.py's rows, normalised as the pipeline does (invalid ones skipped:
     the generator writes none)."""
     from examples.messy import rows_with_kinds
-    from streamer.normalize import (
+    from streamer.cleaning._normalize import (
         normalize_email,
         normalize_name,
         normalize_phone,

@@ -8,8 +8,8 @@ adversarial variants of both: random edits with characters that matter to the sy
 (dots, quotes, brackets, ``@``, spaces, Unicode letters and digits...), dots doubled or
 at the edges, local parts and labels near their limits, addresses near 254 characters,
 numeric and special-use TLDs, IP literals, ``xn--`` labels, hyphens at label edges,
-display names, odd case. ``streamer.normalize.normalize_email`` (the fast path, as
-wired) is compared with ``streamer.emails.library_normalize`` (email-validator,
+display names, odd case. ``streamer.cleaning.normalize_email`` (the fast path, as
+wired) is compared with ``streamer.cleaning._emails.library_normalize`` (email-validator,
 uncached) on every value; the run exits 1 on any disagreement, printing the first few.
 It prints, per source, the share the fast path answered without the library and both
 functions' addresses/s (median of ``--repeat`` runs; the fast path's caches are cleared
@@ -30,8 +30,8 @@ from itertools import islice
 
 from examples.make_contacts import contacts
 from examples.messy import rows_with_kinds
-from streamer.emails import UNDECIDED, clear_caches, library_normalize, quick_normalize
-from streamer.normalize import normalize_email
+from streamer.cleaning._emails import UNDECIDED, clear_caches, library_normalize, quick_normalize
+from streamer.cleaning._normalize import normalize_email
 
 Normalizer = Callable[[str], "str | None"]
 Mutation = Callable[[random.Random, str], str]

@@ -29,8 +29,8 @@ from phonenumbers import PhoneMetadata, PhoneNumberType
 
 from examples.make_contacts import contacts
 from examples.messy import rows_with_kinds
-from streamer import phones
-from streamer.normalize import region_for_country
+from streamer.cleaning import _phones as phones
+from streamer.cleaning._normalize import region_for_country
 
 Value = tuple[str, str]  # (raw, region)
 Reader = Callable[[str, str], "tuple[str, str] | None"]
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     by_source: Counter[str] = Counter()
     for source, (raw, region) in sourced:
         by_source[source] += 1
-        taken[source] += phones._read_fast(raw, region) is not phones._UNSURE
+        taken[source] += phones._read_fast(raw, region) is not phones.UNSURE
     wrong = [(value, got, want) for value, got, want in zip(values, fast, exact, strict=True)
              if got != want]
 

@@ -5,7 +5,8 @@
 For each kill point: a fresh output directory and list; `streamer upload` runs as a
 subprocess against a sandbox process and is killed (SIGKILL, no chance to clean up)
 after a random delay (spread over how long a whole run takes on this machine), with its
-worker process, which must not outlive it; then the same command runs again to
+worker process, which must not outlive it (only the victim's own children are looked
+at, never other processes on the machine); then the same command runs again to
 completion. The list read back through the sandbox must then hold exactly the rows whose
 outcome is `uploaded`, each once, and `outcomes.csv` must give every record exactly one
 outcome.
@@ -65,26 +66,36 @@ def _journal_counts(out: Path) -> tuple[int, int]:
         return 0, 0
 
 
-def _no_workers_within(seconds: float) -> bool:
-    """Whether every ``streamer.row_worker`` process is gone within ``seconds`` (Linux's
-    /proc; elsewhere, assumed). A killed run's worker sees its stdin end, and exits."""
-    proc = Path("/proc")
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc; elsewhere, none are known)."""
+    children: list[int] = []
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in tasks.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return children
+
+
+def _gone_within(pids: list[int], seconds: float) -> bool:
+    """Whether every one of ``pids`` (our own victim's workers) has ended within
+    ``seconds``. A killed run's worker sees its stdin end, and exits."""
     deadline = time.monotonic() + seconds
-    while proc.is_dir():
-        alive = False
-        for cmdline in proc.glob("[0-9]*/cmdline"):
-            try:
-                alive = b"streamer.row_worker" in cmdline.read_bytes()
-            except OSError:
-                continue
-            if alive:
-                break
+    while True:
+        alive = [pid for pid in pids if _is_worker(pid)]
         if not alive:
             return True
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
-    return True
+
+
+def _is_worker(pid: int) -> bool:
+    """``pid`` is still a streamer worker (not a number reused by another process)."""
+    try:
+        return b"streamer.cleaning._worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def check(out: Path, issuer: str) -> tuple[int, int, int, bool, bool, bool]:
@@ -139,10 +150,11 @@ def run_scenario(rows: int, kills: int, seed: int, workdir: Path) -> list[KillPo
                                       stderr=subprocess.DEVNULL) as victim:
                     time.sleep(delay)
                     killed = victim.poll() is None
+                    workers = _children(victim.pid) if killed else []
                     if killed:
                         victim.send_signal(signal.SIGKILL)
                     victim.wait()
-                workers_ended = _no_workers_within(10.0)
+                workers_ended = _gone_within(workers, 10.0)
                 decided, sending = _journal_counts(out)
                 subprocess.run(command(out.name), env=env, check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, timeout=600)

@@ -424,15 +424,15 @@ class Scores:
 def score(people: int, seed: int) -> Scores:
     """Run the pipeline's dedup (exact, then fuzzy) over ``generate(people, seed)``, each
     row normalised as the pipeline does, and score it."""
-    from streamer.dedup import Dedup
-    from streamer.fuzzy import FuzzySettings
-    from streamer.normalize import (
+    from streamer.cleaning._normalize import (
         normalize_email,
         normalize_name,
         normalize_phone,
         region_for_country,
     )
+    from streamer.cleaning.dedup import Dedup
     from streamer.records import Row
+    from streamer.settings import FuzzySettings
 
     scores, dedup = Scores(), Dedup(fuzzy=FuzzySettings())
     person_of: dict[int, int] = {}

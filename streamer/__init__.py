@@ -6,7 +6,8 @@
         ...
 """
 
-from streamer.cxone.sandbox import Sandbox, SandboxConfig
+from streamer.credentials import Credentials, Secret, credentials_from_env
+from streamer.cxone import Sandbox, SandboxConfig
 from streamer.errors import (
     ConfigError,
     HTTPStatusError,
@@ -16,18 +17,10 @@ from streamer.errors import (
     StreamerError,
     TransportError,
 )
-from streamer.pipeline import Progress, run, stream
-from streamer.records import Outcome, OutcomeKind, ReasonCode
-from streamer.report import Report
-from streamer.settings import (
-    Columns,
-    Credentials,
-    RetryPolicy,
-    Secret,
-    Settings,
-    UploadOptions,
-    credentials_from_env,
-)
+from streamer.pipeline import run, stream
+from streamer.records import Outcome, OutcomeKind, Progress, ReasonCode
+from streamer.run import Report
+from streamer.settings import Columns, RetryPolicy, Settings, UploadOptions
 
 __all__ = [
     "Columns",

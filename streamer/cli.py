@@ -10,28 +10,28 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import anyio
 
-from streamer.cxone.sandbox import Sandbox, SandboxConfig
-from streamer.dedup import DEDUP_MODES
+from streamer.credentials import credentials_from_env, webhook_secret_from_env
+from streamer.cxone import Sandbox, SandboxConfig
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
-from streamer.fuzzy import FuzzySettings
-from streamer.html_report import render_text, write_html
-from streamer.pipeline import Progress, run
-from streamer.report import Report
+from streamer.pipeline import run
+from streamer.records import Progress
+from streamer.run import progress_line, render_text, summary_line, write_html
 from streamer.settings import (
+    DEDUP_MODES,
     DELIMITERS,
+    INVALID_EMAIL_ACTIONS,
     Columns,
+    FuzzySettings,
     Settings,
     UploadOptions,
-    credentials_from_env,
-    webhook_secret_from_env,
 )
 
 EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -58,6 +58,41 @@ def _share(text: str) -> float:
     return value
 
 
+S = Settings
+
+
+#: The sandbox's faults on the command line: (setting, type, metavar, help).
+_SANDBOX_FAULTS: tuple[tuple[str, Callable[[str], float], str, str], ...] = (
+    ("token_ttl", float, "S", "access token lifetime in seconds"),
+    ("rate_limit", float, "N", "API requests per second per token and endpoint before "
+     "429s; 0 = no limit"),
+    ("throttle_rate", _share, "P", "share of API requests answered 429 whatever the rate, "
+     "half with Retry-After"),
+    ("error_rate", _share, "P", "share of API requests answered 500 or 503"),
+    ("reset_rate", _share, "P", "share of API requests whose connection is dropped"),
+    ("latency_ms", float, "MS", "added to each API answer, give or take half"),
+    ("job_delay_ms", float, "MS", "delay before an upload job completes"),
+    ("cancel_rate", _share, "P", "share of upload jobs that end cancelled"),
+    ("lose_rate", _share, "P", "share of records a completed job silently drops"),
+)
+
+
+def _default(owner: type, name: str) -> Any:
+    return next(f for f in fields(owner) if f.name == name).default
+
+
+def _help(owner: type, name: str) -> str:
+    """A setting's help, as written beside its default in :mod:`streamer.settings`."""
+    found = next(f for f in fields(owner) if f.name == name)
+    return str(found.metadata["help"]).format(default=found.default)
+
+
+def _option(owner: type, name: str) -> dict[str, Any]:
+    """argparse's ``default`` and ``help`` for an option that sets ``name`` as it is."""
+    found = next(f for f in fields(owner) if f.name == name)
+    return {"default": found.default, "help": _help(owner, name)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamer",
@@ -73,23 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
     upload.add_argument("file", type=Path, help="the contacts CSV")
-    upload.add_argument("--out", type=Path, metavar="DIR",
-                        help="output directory (default: streamer-out/<file stem>/)")
+    upload.add_argument("--out", type=Path, metavar="DIR", **_option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
-    target.add_argument("--list", dest="list_name", metavar="NAME",
-                        help="calling list to find by name, or create (default: the file stem)")
-    target.add_argument("--list-id", type=_positive_int, metavar="N",
-                        help="id of an existing calling list")
-    upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], default="auto",
-                        help="field delimiter; auto picks the one splitting the header most "
-                        "(default: auto)")
-    upload.add_argument("--encoding", default="auto", metavar="NAME",
-                        help="text encoding of the file, e.g. utf-8, cp1252, utf-16; auto "
-                        "detects UTF-8/UTF-16 by BOM and falls back to cp1252 (default: auto)")
-    upload.add_argument("--no-header", action="store_true",
-                        help="the file has no header line; name the columns with --columns")
-    upload.add_argument("--columns", metavar="A,B,C",
-                        help="column names, in order, for a file without a header")
+    target.add_argument("--list", dest="list_name", metavar="NAME", **_option(S, "list_name"))
+    target.add_argument("--list-id", type=_positive_int, metavar="N", **_option(S, "list_id"))
+    upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], **_option(S, "delimiter"))
+    upload.add_argument("--encoding", metavar="NAME", **_option(S, "encoding"))
+    upload.add_argument("--no-header", action="store_true", help=_help(S, "has_header"))
+    upload.add_argument("--columns", metavar="A,B,C", help=_help(S, "column_names"))
     columns = upload.add_argument_group(
         "columns", "Which header holds each field. By default a usual spelling is recognised, "
         "ignoring case, spaces and punctuation (e.g. phone, Phone Number, mobile, telephone; "
@@ -100,86 +126,52 @@ def build_parser() -> argparse.ArgumentParser:
                        ("external-id", "external id; without one, ids are derived from "
                                        "the phone number")):
         columns.add_argument(f"--{name}-column", metavar="NAME", help=f"column of the {what}")
-    upload.add_argument("--default-region", default="US", metavar="CC",
-                        help="region for phones written without +country code, when the row "
-                        "has no country (default: US)")
+    upload.add_argument("--default-region", metavar="CC", **_option(S, "default_region"))
     rules = upload.add_argument_group("campaign rules")
-    rules.add_argument("--invalid-email", choices=["reject", "blank"], default="reject",
-                       help="an invalid email rejects the row, or is blanked and the row kept "
-                       "(default: reject)")
-    rules.add_argument("--required-columns", metavar="A,B",
-                       help="columns that must not be blank; a blank one rejects the row "
-                       "with missing_<column>")
-    rules.add_argument("--allowed-countries", metavar="US,CA",
-                       help="ISO codes of the countries this campaign may call (the row's "
-                       "country, else the phone's)")
-    rules.add_argument("--dnc", type=Path, metavar="FILE",
-                       help="do-not-call file: one number per line, in any format")
+    rules.add_argument("--invalid-email", choices=INVALID_EMAIL_ACTIONS,
+                       **_option(S, "invalid_email"))
+    rules.add_argument("--required-columns", metavar="A,B", help=_help(S, "required_columns"))
+    rules.add_argument("--allowed-countries", metavar="US,CA", help=_help(S, "allowed_countries"))
+    rules.add_argument("--dnc", type=Path, metavar="FILE", help=_help(S, "dnc_file"))
     rules.add_argument("--dnc-group", type=_positive_int, action="append", default=[],
-                       metavar="ID", help="a CXone DNC group (by id) whose numbers are not "
-                       "called; repeatable, read-only")
+                       metavar="ID", help=_help(S, "dnc_groups"))
     rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
-                       help="a CXone DNC group by name; repeatable")
-    rules.add_argument("--dedup", choices=DEDUP_MODES, default="fuzzy",
-                       help="duplicates: none, the same phone/email/external id, or also the "
-                       "typos of the same person (default: fuzzy)")
-    rules.add_argument("--fuzzy-email-edits", type=int, default=2, metavar="N",
-                       help="typos allowed between two email local parts of one person "
-                       "(0 to 3; default: 2, and one per 5 characters)")
-    rules.add_argument("--fuzzy-phone-digits", type=int, default=1, metavar="N",
-                       help="wrong digits allowed between two numbers of one person with the "
-                       "same name (0 to 3; default: 1)")
-    rules.add_argument("--fuzzy-max-namesakes", type=int, default=64, metavar="N",
-                       help="kept contacts sharing a name that make it common: a common name "
-                       "is matched by neither a number a digit off nor an address two typos "
-                       "off (1 to 255; default: 64)")
-    rules.add_argument("--max-record-chars", type=_positive_int, default=512, metavar="N",
-                       help="longest record as uploaded, at most CXone's 512 (default: 512)")
-    upload.add_argument("--batch-size", type=_positive_int, default=5_000, metavar="N",
-                        help="records per uploaded file, at most 500,000 (default: 5000)")
-    upload.add_argument("--concurrency", type=_positive_int, default=4, metavar="N",
-                        help="uploads in flight at the start (default: 4); halved on each "
-                        "wave of 429s, grown by one after a window of successes")
+                       help=_help(S, "dnc_group_names"))
+    rules.add_argument("--dedup", choices=DEDUP_MODES, **_option(S, "dedup"))
+    rules.add_argument("--fuzzy-email-edits", type=int, metavar="N",
+                       **_option(FuzzySettings, "max_email_edits"))
+    rules.add_argument("--fuzzy-phone-digits", type=int, metavar="N",
+                       **_option(FuzzySettings, "max_phone_digit_differences"))
+    rules.add_argument("--fuzzy-max-namesakes", type=int, metavar="N",
+                       **_option(FuzzySettings, "max_namesakes"))
+    rules.add_argument("--max-record-chars", type=_positive_int, metavar="N",
+                       **_option(S, "max_record_chars"))
+    upload.add_argument("--batch-size", type=_positive_int, metavar="N",
+                        **_option(S, "batch_size"))
+    upload.add_argument("--concurrency", type=_positive_int, metavar="N",
+                        **_option(S, "concurrency"))
     upload.add_argument("--max-concurrency", type=_positive_int, metavar="N",
-                        help="most uploads ever in flight (default: 4 x --concurrency)")
-    upload.add_argument("--workers", type=_count, metavar="N",
-                        help="processes that normalise rows and check the campaign rules "
-                        "beside the main one (a single worker deduplicates too); 0 does it "
-                        "in process (default: 1 for inputs of 16 MiB or more, 0 below)")
-    upload.add_argument("--dry-run", action="store_true",
-                        help="do everything but upload: the would-be upload files go to "
-                        "OUT/batches/")
-    upload.add_argument("--no-verify", action="store_true",
-                        help="skip read-back reconciliation: rows count as uploaded when "
-                        "their job completes")
-    upload.add_argument("--restart", action="store_true",
-                        help="discard an unfinished run's journal in --out and start over")
+                        help=_help(S, "max_concurrency"))
+    upload.add_argument("--workers", type=_count, metavar="N", **_option(S, "workers"))
+    upload.add_argument("--dry-run", action="store_true", help=_help(S, "dry_run"))
+    upload.add_argument("--no-verify", action="store_true", help=_help(S, "verify"))
+    upload.add_argument("--restart", action="store_true", help=_help(S, "restart"))
     upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
-                        help="personal data in audit.jsonl: phones to their last 4 digits and "
-                        "emails to first letter and domain, or in full (default: masked)")
-    upload.add_argument("--resend-rounds", type=int, default=2, metavar="N",
-                        help="times rows missing from the list on read-back are re-sent "
-                        "before they fail (default: 2)")
-    upload.add_argument("--webhook", metavar="URL",
-                        help="POST a JSON summary here when the run ends (signed with "
-                        "STREAMER_WEBHOOK_SECRET when set)")
+                        help=_help(S, "audit_full_pii"))
+    upload.add_argument("--resend-rounds", type=int, metavar="N", **_option(S, "resend_rounds"))
+    upload.add_argument("--webhook", metavar="URL", **_option(S, "webhook_url"))
     cxone = upload.add_argument_group("CXone upload options")
-    cxone.add_argument("--api-version", default="v30.0", metavar="vN.0",
-                       help="CXone API version (default: v30.0)")
+    cxone.add_argument("--api-version", metavar="vN.0", **_option(S, "api_version"))
     cxone.add_argument("--skill-id", type=_positive_int, metavar="N",
-                       help="skill the list's records are assigned to")
+                       **_option(UploadOptions, "skill_id"))
     cxone.add_argument("--default-time-zone", metavar="ZONE",
-                       help="time zone for records without one, e.g. Eastern")
-    cxone.add_argument("--job-timeout", type=float, default=600.0, metavar="S",
-                       help="seconds to wait for one upload job to complete (default: 600)")
-    cxone.add_argument("--expiration-days", type=_positive_int, default=30, metavar="N",
-                       help="records expire this many days after upload (default: 30)")
-    cxone.add_argument("--force-overwrite", action="store_true",
-                       help="send forceOverwrite=true with each upload")
-    cxone.add_argument("--start-skill", action="store_true",
-                       help="send startSkill=true with each upload")
-    cxone.add_argument("--send-email", action="store_true",
-                       help="send sendEmail=true with each upload")
+                       **_option(UploadOptions, "default_time_zone"))
+    cxone.add_argument("--job-timeout", type=float, metavar="S", **_option(S, "job_timeout"))
+    cxone.add_argument("--expiration-days", type=_positive_int, metavar="N",
+                       **_option(UploadOptions, "expiration_days"))
+    for name in ("force_overwrite", "start_skill", "send_email"):
+        cxone.add_argument(f"--{name.replace('_', '-')}", action="store_true",
+                           help=_help(UploadOptions, name))
     upload.set_defaults(handler=_upload)
 
     report = commands.add_parser(
@@ -199,33 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
-    for name in ("client-id", "client-secret", "access-key-id", "access-key-secret"):
-        sandbox.add_argument(f"--{name}", default="sandbox",
-                             help=f"the {name.replace('-', ' ')} it accepts (default: sandbox)")
-    sandbox.add_argument("--token-ttl", type=float, default=3600.0, metavar="S",
-                         help="access token lifetime in seconds (default: 3600)")
-    sandbox.add_argument("--rate-limit", type=float, default=0.0, metavar="N",
-                         help="API requests per second per token and endpoint before 429s; "
-                         "0 = no limit")
-    sandbox.add_argument("--throttle-rate", type=_share, default=0.0, metavar="P",
-                         help="share of API requests answered 429 whatever the rate, half "
-                         "with Retry-After (default: 0)")
-    sandbox.add_argument("--error-rate", type=_share, default=0.0, metavar="P",
-                         help="share of API requests answered 500 or 503 (default: 0)")
-    sandbox.add_argument("--reset-rate", type=_share, default=0.0, metavar="P",
-                         help="share of API requests whose connection is dropped (default: 0)")
-    sandbox.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
-                         help="added to each API answer, give or take half (default: 0)")
-    sandbox.add_argument("--job-delay-ms", type=float, default=0.0, metavar="MS",
-                         help="delay before an upload job completes (default: 0)")
-    sandbox.add_argument("--cancel-rate", type=_share, default=0.0, metavar="P",
-                         help="share of upload jobs that end cancelled (default: 0)")
-    sandbox.add_argument("--lose-rate", type=_share, default=0.0, metavar="P",
-                         help="share of records a completed job silently drops (default: 0)")
+    for name in ("client_id", "client_secret", "access_key_id", "access_key_secret"):
+        sandbox.add_argument(f"--{name.replace('_', '-')}", default=_default(SandboxConfig, name),
+                             help=f"the {name.replace('_', ' ')} it accepts (default: sandbox)")
+    for name, kind, metavar, what in _SANDBOX_FAULTS:
+        default = _default(SandboxConfig, name)
+        sandbox.add_argument(f"--{name.replace('_', '-')}", type=kind, metavar=metavar,
+                             default=default, help=f"{what} (default: {default:g})")
     sandbox.add_argument("--dnc-group-file", action="append", default=[], metavar="NAME=FILE",
                          help="serve a DNC group NAME with the numbers in FILE (one per line, "
                          "optionally ,YYYY-MM-DD expiry); repeatable")
-    sandbox.add_argument("--seed", type=int, default=0, help="seed for the faults (default: 0)")
+    sandbox.add_argument("--seed", type=int, default=_default(SandboxConfig, "seed"),
+                         help="seed for the faults (default: 0)")
     sandbox.set_defaults(handler=_sandbox)
     return parser
 
@@ -296,32 +273,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def _progress_line(progress: Progress) -> str:
-    elapsed = max(time.monotonic() - progress.started, 1e-9)
-    share = progress.bytes_read / progress.bytes_total if progress.bytes_total else 0.0
-    return (
-        f"\rread {progress.rows_read:,} rows ({share:.0%} of "
-        f"{progress.bytes_total / 1e6:,.1f} MB) · {progress.rows_read / elapsed:,.0f} rows/s · "
-        f"sent {progress.sent:,} · uploaded {progress.uploaded:,} · "
-        f"duplicates {progress.duplicates:,} · "
-        f"rejected {progress.rejected:,} · failed {progress.failed:,}  "
-    )
-
-
 async def _show_progress(progress: Progress) -> None:
     while True:
         await anyio.sleep(0.5)
         if progress.started:
-            sys.stderr.write(_progress_line(progress))
+            sys.stderr.write(progress_line(progress))
             sys.stderr.flush()
-
-
-def _summary(report: Report) -> str:
-    counts = ", ".join(f"{kind} {count:,}" for kind, count in report.outcomes.items() if count)
-    state = "balanced" if report.balanced else "NOT BALANCED"
-    target = f"list {report.list_id}" if report.list_id is not None else "dry run"
-    return (f"{report.rows_read:,} rows: {counts or 'none'} ({state}; {target}); "
-            f"outputs in {report.out_dir}")
 
 
 async def _stop_on_signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
@@ -360,8 +317,8 @@ async def _upload(args: argparse.Namespace) -> int:
     if report is None:  # a second Ctrl-C cancelled the run
         raise Interrupted("stopped at once; run the same command again to resume")
     if show:
-        sys.stderr.write(_progress_line(progress) + "\n")
-    print(_summary(report))
+        sys.stderr.write(progress_line(progress) + "\n")
+    print(summary_line(report))
     return EXIT_FAILED_ROWS if report.failed or not report.balanced else EXIT_OK
 
 
@@ -378,13 +335,10 @@ async def _report(args: argparse.Namespace) -> int:
 
 
 async def _sandbox(args: argparse.Namespace) -> int:
+    chosen = ("client_id", "client_secret", "access_key_id", "access_key_secret", "seed",
+              *(name for name, *_ in _SANDBOX_FAULTS))
     config = SandboxConfig(
-        client_id=args.client_id, client_secret=args.client_secret,
-        access_key_id=args.access_key_id, access_key_secret=args.access_key_secret,
-        token_ttl=args.token_ttl, rate_limit=args.rate_limit,
-        throttle_rate=args.throttle_rate, error_rate=args.error_rate,
-        reset_rate=args.reset_rate, latency_ms=args.latency_ms, job_delay_ms=args.job_delay_ms,
-        cancel_rate=args.cancel_rate, lose_rate=args.lose_rate, seed=args.seed,
+        **{name: getattr(args, name) for name in chosen},
         dnc_groups=tuple(_dnc_group_file(spec) for spec in args.dnc_group_file),
     )
     sandbox = Sandbox(config)

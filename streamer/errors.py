@@ -45,7 +45,8 @@ class TransportError(RemoteError):
 class HTTPStatusError(RemoteError):
     """The service answered with a status the call does not accept.
 
-    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one; which
+    statuses are worth another try is :mod:`streamer.retry`'s to say.
     """
 
     def __init__(
@@ -54,8 +55,3 @@ class HTTPStatusError(RemoteError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.retry_after = retry_after
-
-    @property
-    def retryable(self) -> bool:
-        """429 and 5xx may succeed later; any other 4xx will not."""
-        return self.status == 429 or self.status >= 500

@@ -1,4 +1,4 @@
-"""CXone's documented limits, in one place (../shared/cxone-api.md, section 4)."""
+"""CXone's documented limits, in one place: what one upload file, record and page may hold."""
 
 #: One uploaded file holds at most this many records.
 MAX_RECORDS_PER_FILE = 500_000

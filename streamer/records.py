@@ -1,9 +1,16 @@
-"""The data types every stage shares: rows in flight, their outcomes, and reason codes."""
+"""The plain types every stage shares: rows in flight and where their fields sit, upload
+batches, outcomes and their reason codes, and the counters a run keeps (progress, upload
+statistics, read-back). Imports nothing of streamer: every other module may use these.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class OutcomeKind(StrEnum):
@@ -124,7 +131,7 @@ class Row:
         self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
         self.detail = ""  # more about the reason, e.g. which DNC group listed the number
         self.duplicate_of: int | None = None
-        #: The row's line in the upload file, once made (``streamer.batching.upload_line``).
+        #: The row's line in the upload file, once made (``streamer.upload_format.upload_line``).
         self.upload: str | None = None
 
     def __repr__(self) -> str:
@@ -153,3 +160,150 @@ class Outcome(NamedTuple):
 
 #: Rows travel between stages in lists (micro-batches), never one by one.
 RowBatch = list[Row]
+
+
+def header_key(name: str) -> str:
+    """How header names are compared: case-, space- and punctuation-insensitively."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnMap:
+    """Where each known field sits in a row (``None``: the file has no such column)."""
+
+    header: tuple[str, ...]
+    phone: int
+    email: int | None
+    first_name: int | None
+    last_name: int | None
+    country: int | None
+    external_id: int | None
+
+
+def decided_outcome(row: Row) -> Outcome:
+    """The outcome of a row an earlier stage rejected or found duplicate."""
+    assert row.reason is not None
+    if row.duplicate_of is not None:
+        return Outcome(row.record, OutcomeKind.DUPLICATE, row.reason, row.duplicate_of,
+                       row.external_id)
+    return Outcome(row.record, OutcomeKind.REJECTED, row.reason, None, row.external_id,
+                   tuple(row.fields), row.detail)
+
+
+def row_outcomes(
+    rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None, detail: str = ""
+) -> list[Outcome]:
+    """The same outcome for each row; failed rows carry their fields, to feed again."""
+    if kind is OutcomeKind.FAILED:
+        return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields),
+                        detail) for row in rows]
+    return [Outcome(row.record, kind, reason, None, row.external_id) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBatch:
+    """One upload file: its rows (for their outcomes) and the CSV bytes sent."""
+
+    batch_id: int
+    rows: list[Row]
+    payload: bytes
+    kind: str = "batch"  # "resend" for read-back reconciliation's second tries
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.kind}-{self.batch_id:06d}.csv"
+
+
+@dataclass(slots=True)
+class Progress:
+    """Live counters for a progress display; the run updates them, anyone may read them."""
+
+    bytes_total: int = 0
+    bytes_read: int = 0
+    rows_read: int = 0
+    sent: int = 0
+    uploaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failed: int = 0
+    started: float = 0.0
+    resumed: bool = False
+
+    @property
+    def decided(self) -> int:
+        return self.uploaded + self.duplicates + self.rejected + self.failed
+
+    def count(self, outcomes: list[Outcome]) -> None:
+        """Add decided outcomes to the counters (a dry run's ``accepted`` as uploaded)."""
+        for outcome in outcomes:
+            kind = outcome.outcome
+            if kind is OutcomeKind.UPLOADED or kind is OutcomeKind.ACCEPTED:
+                self.uploaded += 1
+            elif kind is OutcomeKind.DUPLICATE:
+                self.duplicates += 1
+            elif kind is OutcomeKind.REJECTED:
+                self.rejected += 1
+            else:
+                self.failed += 1
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (``share`` in 0..1); ``None`` for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(slots=True)
+class UploadStats:
+    """What the uploader saw: requests, retries, throttling, and latency."""
+
+    requests: int = 0
+    succeeded: int = 0
+    retries: int = 0
+    throttled: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    rows_sent: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    job_ids: list[int] = field(default_factory=list)
+    concurrency: dict[str, int] = field(default_factory=dict)
+    #: One entry per upload request: [seconds into the run, latency ms, HTTP status (0: no
+    #: answer), uploads allowed in flight]. A few thousand at most: one per batch try.
+    timeline: list[list[float]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def note_request(self, latency_ms: float, status: int, concurrency: int) -> None:
+        self.timeline.append([round(time.monotonic() - self.started, 3), round(latency_ms, 1),
+                              status, concurrency])
+
+    def summary(self) -> dict[str, Any]:
+        p50, p95 = percentile(self.latencies_ms, 0.5), percentile(self.latencies_ms, 0.95)
+        return {
+            "batches": self.batches,
+            "failed_batches": self.failed_batches,
+            "rows_sent": self.rows_sent,
+            "requests": self.requests,
+            "succeeded": self.succeeded,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "success_rate": round(self.succeeded / self.requests, 4) if self.requests else None,
+            "latency_ms_p50": round(p50, 1) if p50 is not None else None,
+            "latency_ms_p95": round(p95, 1) if p95 is not None else None,
+            "concurrency": self.concurrency,
+        }
+
+
+@dataclass(slots=True)
+class Verification:
+    """What read-back reconciliation found; goes into the report."""
+
+    enabled: bool = False
+    records_read: int = 0
+    verified: int = 0
+    resent: int = 0
+    missing_after_upload: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,9 +1,25 @@
-"""The retry policy in one place: which failures are retried, and how long to wait."""
+"""The one retry story: which failures are retried, how long to wait, and when to give up.
+
+- A request that got no answer (:class:`~streamer.errors.TransportError`), a 429 or a 5xx
+  may pass on a later try; any other answer will not, and is never repeated.
+- Waits are exponential with full jitter (:func:`compute_backoff`), under a
+  :class:`~streamer.settings.RetryPolicy`; a server's ``Retry-After`` (seconds or an HTTP
+  date, :func:`parse_retry_after`) wins over the computed wait.
+- A call is tried at most ``policy.attempts`` times (:func:`retry_call`).
+- Waiting for a state to be reached (an upload job completing) polls with doubling
+  intervals until a deadline (:func:`poll_until`).
+- The webhook, a courtesy to a CRM, gets its own short waits (:func:`webhook_policy`).
+
+The CXone client, the uploader and the webhook all go through here.
+"""
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import anyio
@@ -15,6 +31,13 @@ T = TypeVar("T")
 
 #: Called before each wait: (attempt that failed, its error, seconds to wait).
 RetryObserver = Callable[[int, RemoteError, float], None]
+
+
+def is_retryable(error: RemoteError) -> bool:
+    """No answer, 429 and 5xx may pass on a later try; any other 4xx will not."""
+    if isinstance(error, HTTPStatusError):
+        return error.status == 429 or error.status >= 500
+    return isinstance(error, TransportError)
 
 
 def compute_backoff(
@@ -35,11 +58,19 @@ def compute_backoff(
     return rng.uniform(0.0, ceiling)
 
 
-def is_retryable(error: RemoteError) -> bool:
-    """No answer, 429 and 5xx may pass on a later try; any other 4xx will not."""
-    if isinstance(error, HTTPStatusError):
-        return error.retryable
-    return isinstance(error, TransportError)
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 async def retry_call(
@@ -63,3 +94,30 @@ async def retry_call(
                 on_retry(attempt, error, wait)
             await anyio.sleep(wait)
             attempt += 1
+
+
+async def poll_until(
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    give_up_after: float,
+    initial: float,
+    maximum: float,
+) -> T | None:
+    """Await ``check()`` until it answers, waiting ``initial`` seconds between checks,
+    doubled each time up to ``maximum``; ``None`` if no answer comes within
+    ``give_up_after`` seconds."""
+    deadline = time.monotonic() + give_up_after
+    interval = initial
+    while True:
+        found = await check()
+        if found is not None:
+            return found
+        if time.monotonic() + interval > deadline:
+            return None
+        await anyio.sleep(interval)
+        interval = min(interval * 2, maximum)
+
+
+def webhook_policy(attempts: int, timeout: float) -> RetryPolicy:
+    """Retries for the webhook: a few short waits, so a run never waits long on a CRM."""
+    return RetryPolicy(attempts=attempts, timeout=timeout, wait_initial=0.5, wait_max=5.0)

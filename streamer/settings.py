@@ -1,122 +1,38 @@
-"""Every setting of a run, in one frozen object. The only module that reads the environment."""
+"""Every setting of a run, in frozen objects: the single source of defaults and their help.
+
+The command line reads each option's default and help from here (a field's ``help``
+metadata, with ``{default}`` standing for its default), so a default is written once.
+Credentials, which come only from the environment, are :mod:`streamer.credentials`.
+"""
 
 from __future__ import annotations
 
 import codecs
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, get_args
 
 import phonenumbers
 
-from streamer.dedup import DEDUP_MODES
+from streamer.credentials import Credentials, Secret, require_safe_url
 from streamer.errors import ConfigError
-from streamer.fuzzy import FuzzySettings
 from streamer.limits import MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
-from streamer.safety import require_safe_url
 
-DEFAULT_ISSUER = "https://cxone.niceincontact.com"
-DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";"}
-
-
-class Secret:
-    """A credential value whose ``repr`` and ``str`` never show it.
-
-    Call :meth:`reveal` at the one place the value goes on the wire.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+Delimiter = Literal["auto", "comma", "tab", "semicolon"]
+DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";"}
+DedupMode = Literal["off", "exact", "fuzzy"]
+DEDUP_MODES: tuple[str, ...] = get_args(DedupMode)
+InvalidEmail = Literal["reject", "blank"]
+INVALID_EMAIL_ACTIONS: tuple[str, ...] = get_args(InvalidEmail)
 
 
-CLIENT_AUTH_METHODS = ("basic", "post")
-TOKEN_ROUTES = ("password", "access-key")
+def _option(default: Any, help: str) -> Any:
+    """A field with the help the command line shows for it."""
+    return field(default=default, metadata={"help": help})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Credentials:
-    """How to reach a CXone tenant: the issuer, the app's client and the user's access key.
-
-    ``token_route`` "password" is the OpenID password grant at the discovered token
-    endpoint, with the client authenticated by HTTP Basic (``client_auth`` "basic") or in
-    the form body ("post"); "access-key" posts the access key as JSON to
-    ``{issuer}/authentication/v1/token/access-key`` and needs no client. ``api_base``,
-    when set, skips the tenant's API discovery.
-    """
-
-    issuer: str = DEFAULT_ISSUER
-    client_id: str = ""
-    client_secret: Secret = field(default_factory=lambda: Secret(""))
-    access_key_id: str
-    access_key_secret: Secret
-    client_auth: str = "basic"
-    token_route: str = "password"
-    api_base: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.client_auth not in CLIENT_AUTH_METHODS:
-            raise ConfigError(f"client auth must be one of {', '.join(CLIENT_AUTH_METHODS)}")
-        if self.token_route not in TOKEN_ROUTES:
-            raise ConfigError(f"token route must be one of {', '.join(TOKEN_ROUTES)}")
-        if self.token_route == "password" and not (self.client_id and self.client_secret.reveal()):
-            raise ConfigError("the password token route needs a client id and secret")
-
-
-_CLIENT_VARIABLES = ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET")
-_ACCESS_KEY_VARIABLES = ("CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET")
-CREDENTIAL_VARIABLES = _CLIENT_VARIABLES + _ACCESS_KEY_VARIABLES
-
-
-def webhook_secret_from_env(environ: Mapping[str, str] | None = None) -> Secret | None:
-    """``STREAMER_WEBHOOK_SECRET``, the key that signs webhook bodies, if set."""
-    env = os.environ if environ is None else environ
-    value = env.get("STREAMER_WEBHOOK_SECRET")
-    return Secret(value) if value else None
-
-
-def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
-    """Credentials from ``CXONE_*`` variables; ``None`` when none of the four is set.
-
-    Setting some but not all of the ones the token route needs is a mistake worth
-    stopping for. Optional: ``CXONE_ISSUER``, ``CXONE_CLIENT_AUTH`` (basic|post),
-    ``CXONE_TOKEN_ROUTE`` (password|access-key), ``CXONE_API_BASE``.
-    """
-    env = os.environ if environ is None else environ
-    if not any(env.get(name) for name in CREDENTIAL_VARIABLES):
-        return None
-    route = env.get("CXONE_TOKEN_ROUTE") or "password"
-    needed = _ACCESS_KEY_VARIABLES if route == "access-key" else CREDENTIAL_VARIABLES
-    missing = [name for name in needed if not env.get(name)]
-    if missing:
-        raise ConfigError(f"incomplete CXone credentials: {', '.join(missing)} not set")
-    return Credentials(
-        issuer=env.get("CXONE_ISSUER") or DEFAULT_ISSUER,
-        client_id=env.get("CXONE_CLIENT_ID", ""),
-        client_secret=Secret(env.get("CXONE_CLIENT_SECRET", "")),
-        access_key_id=env["CXONE_ACCESS_KEY_ID"],
-        access_key_secret=Secret(env["CXONE_ACCESS_KEY_SECRET"]),
-        client_auth=env.get("CXONE_CLIENT_AUTH") or "basic",
-        token_route=route,
-        api_base=env.get("CXONE_API_BASE") or None,
-    )
+# -- parts of a run's settings ------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,10 +49,10 @@ class Columns:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryPolicy:
-    """How a failed request is retried (names follow stamina's).
-
-    Waits grow as ``wait_initial * wait_exp_base ** (attempt - 1)``, capped at
-    ``wait_max``, with full jitter; a ``Retry-After`` from the server wins.
+    """How a failed request is retried (names follow stamina's; :mod:`streamer.retry`
+    applies it). Waits grow as ``wait_initial * wait_exp_base ** (attempt - 1)``, capped
+    at ``wait_max``, with full jitter; a ``Retry-After`` from the server wins.
+    ``timeout`` bounds each request.
     """
 
     attempts: int = 6
@@ -158,12 +74,14 @@ class RetryPolicy:
 class UploadOptions:
     """The fields of CXone's upload body that are the user's choice."""
 
-    skill_id: int | None = None
-    default_time_zone: str | None = None
-    force_overwrite: bool = False
-    expiration_days: int = 30
-    start_skill: bool = False
-    send_email: bool = False
+    skill_id: int | None = _option(None, "skill the list's records are assigned to")
+    default_time_zone: str | None = _option(
+        None, "time zone for records without one, e.g. Eastern")
+    force_overwrite: bool = _option(False, "send forceOverwrite=true with each upload")
+    expiration_days: int = _option(
+        30, "records expire this many days after upload (default: {default})")
+    start_skill: bool = _option(False, "send startSkill=true with each upload")
+    send_email: bool = _option(False, "send sendEmail=true with each upload")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,51 +106,139 @@ class ListFields:
                 self.last_name_header)
 
 
+#: A name's counters in the dedup index saturate here: the most ``max_namesakes`` can be.
+MAX_NAMESAKES = 255
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FuzzySettings:
+    """How far apart two records may be and still be one person (the rules are in
+    :mod:`streamer.cleaning.dedup`).
+
+    ``max_email_edits``: typos allowed between two email local parts; 0 turns the
+    ``similar_email`` rule off. ``email_chars_per_edit``: one typo is allowed per this
+    many characters of the shorter local part (``annlee`` may have one, ``jose.garcia``
+    two). ``max_phone_digit_differences``: wrong digits allowed between two numbers of
+    equal length; 0 turns the ``similar_phone_same_name`` rule off. ``max_block_size``:
+    the most kept contacts one blocking key holds; it bounds the cost of a lookup when a
+    name is very common at one domain. ``max_namesakes``: kept contacts sharing a name
+    that make it common: a common name's namesakes are not matched by a close number, and
+    by an address only one typo off.
+    """
+
+    max_email_edits: int = _option(
+        2, "typos allowed between two email local parts of one person "
+        "(0 to 3; default: {default}, and one per 5 characters)")
+    email_chars_per_edit: int = 5
+    max_phone_digit_differences: int = _option(
+        1, "wrong digits allowed between two numbers of one person with the same name "
+        "(0 to 3; default: {default})")
+    max_block_size: int = 16
+    max_namesakes: int = _option(
+        64, "kept contacts sharing a name that make it common: a common name is matched by "
+        "neither a number a digit off nor an address two typos off (1 to 255; default: "
+        "{default})")
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_email_edits <= 3:
+            raise ConfigError("--fuzzy-email-edits must be between 0 and 3")
+        if self.email_chars_per_edit < 1:
+            raise ConfigError("email_chars_per_edit must be at least 1")
+        if not 0 <= self.max_phone_digit_differences <= 3:
+            raise ConfigError("--fuzzy-phone-digits must be between 0 and 3")
+        if self.max_block_size < 1:
+            raise ConfigError("max_block_size must be at least 1")
+        if not 1 <= self.max_namesakes <= MAX_NAMESAKES:
+            raise ConfigError(f"--fuzzy-max-namesakes must be between 1 and {MAX_NAMESAKES}")
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything that shapes a run. Frozen: one object flows through every stage."""
 
-    out_dir: Path | None = None
-    list_name: str | None = None
-    list_id: int | None = None
-    delimiter: str = "auto"
-    encoding: str = "auto"
-    has_header: bool = True
-    column_names: tuple[str, ...] | None = None
+    out_dir: Path | None = _option(None, "output directory (default: streamer-out/<file stem>/)")
+    list_name: str | None = _option(
+        None, "calling list to find by name, or create (default: the file stem)")
+    list_id: int | None = _option(None, "id of an existing calling list")
+    delimiter: Delimiter = _option(
+        "auto", "field delimiter; auto picks the one splitting the header most "
+        "(default: {default})")
+    encoding: str = _option(
+        "auto", "text encoding of the file, e.g. utf-8, cp1252, utf-16; auto detects "
+        "UTF-8/UTF-16 by BOM and falls back to cp1252 (default: {default})")
+    has_header: bool = _option(
+        True, "the file has no header line; name the columns with --columns")
+    column_names: tuple[str, ...] | None = _option(
+        None, "column names, in order, for a file without a header")
     columns: Columns = field(default_factory=Columns)
-    default_region: str = "US"
-    invalid_email: str = "reject"
-    required_columns: tuple[str, ...] = ()
-    allowed_countries: frozenset[str] | None = None
-    dnc_file: Path | None = None
-    dnc_groups: tuple[int, ...] = ()
-    dnc_group_names: tuple[str, ...] = ()
-    max_record_chars: int = MAX_RECORD_CHARS
-    dedup: str = "fuzzy"
+    default_region: str = _option(
+        "US", "region for phones written without +country code, when the row has no "
+        "country (default: {default})")
+    invalid_email: InvalidEmail = _option(
+        "reject", "an invalid email rejects the row, or is blanked and the row kept "
+        "(default: {default})")
+    required_columns: tuple[str, ...] = _option(
+        (), "columns that must not be blank; a blank one rejects the row with "
+        "missing_<column>")
+    allowed_countries: frozenset[str] | None = _option(
+        None, "ISO codes of the countries this campaign may call (the row's country, else "
+        "the phone's)")
+    dnc_file: Path | None = _option(
+        None, "do-not-call file: one number per line, in any format")
+    dnc_groups: tuple[int, ...] = _option(
+        (), "a CXone DNC group (by id) whose numbers are not called; repeatable, read-only")
+    dnc_group_names: tuple[str, ...] = _option((), "a CXone DNC group by name; repeatable")
+    max_record_chars: int = _option(
+        MAX_RECORD_CHARS, "longest record as uploaded, at most CXone's 512 "
+        "(default: {default})")
+    dedup: DedupMode = _option(
+        "fuzzy", "duplicates: none, the same phone/email/external id, or also the typos of "
+        "the same person (default: {default})")
     fuzzy: FuzzySettings = field(default_factory=FuzzySettings)
-    batch_size: int = 5_000
-    concurrency: int = 4
-    max_concurrency: int = 0  # 0: four times concurrency
-    dry_run: bool = False
+    batch_size: int = _option(
+        5_000, "records per uploaded file, at most 500,000 (default: {default})")
+    concurrency: int = _option(
+        4, "uploads in flight at the start (default: {default}); halved on each wave of "
+        "429s, grown by one after a window of successes")
+    max_concurrency: int = _option(
+        0, "most uploads ever in flight (default: 4 x --concurrency)")  # 0: that default
+    dry_run: bool = _option(
+        False, "do everything but upload: the would-be upload files go to OUT/batches/")
     credentials: Credentials | None = None
-    api_version: str = "v30.0"
+    api_version: str = _option("v30.0", "CXone API version (default: {default})")
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    job_timeout: float = 600.0
+    job_timeout: float = _option(
+        600.0, "seconds to wait for one upload job to complete (default: {default:g})")
     job_poll_initial: float = 0.05
     job_poll_max: float = 5.0
     upload: UploadOptions = field(default_factory=UploadOptions)
     list_fields: ListFields = field(default_factory=ListFields)
-    verify: bool = True
-    restart: bool = False
-    audit_full_pii: bool = False
-    resend_rounds: int = 2
-    webhook_url: str | None = None
+    verify: bool = _option(
+        True, "skip read-back reconciliation: rows count as uploaded when their job "
+        "completes")
+    restart: bool = _option(
+        False, "discard an unfinished run's journal in --out and start over")
+    audit_full_pii: bool = _option(
+        False, "personal data in audit.jsonl: phones to their last 4 digits and emails to "
+        "first letter and domain, or in full (default: masked)")
+    resend_rounds: int = _option(
+        2, "times rows missing from the list on read-back are re-sent before they fail "
+        "(default: {default})")
+    webhook_url: str | None = _option(
+        None, "POST a JSON summary here when the run ends (signed with "
+        "STREAMER_WEBHOOK_SECRET when set)")
     webhook_secret: Secret | None = None
     webhook_timeout: float = 10.0
     webhook_attempts: int = 4
     chunk_rows: int = 2_048
     stream_buffer: int = 4
-    workers: int | None = None  # row-stage processes; None: by file size and cores
+    workers: int | None = _option(
+        None, "processes that normalise rows and check the campaign rules beside the main "
+        "one (a single worker deduplicates too); 0 does it in process (default: 1 for "
+        "inputs of 16 MiB or more, 0 below)")  # None: by file size
 
     def __post_init__(self) -> None:
         if self.list_name is not None and self.list_id is not None:
@@ -256,7 +262,7 @@ class Settings:
         object.__setattr__(self, "default_region", region)
         if self.dedup not in DEDUP_MODES:
             raise ConfigError("--dedup must be off, exact or fuzzy")
-        if self.invalid_email not in ("reject", "blank"):
+        if self.invalid_email not in INVALID_EMAIL_ACTIONS:
             raise ConfigError("--invalid-email must be reject or blank")
         if self.allowed_countries is not None:
             unknown = sorted(self.allowed_countries - phonenumbers.SUPPORTED_REGIONS)

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from streamer import Sandbox, SandboxConfig
-from streamer.cxone.client import CXoneClient
+from streamer.cxone import CXoneClient
 
 
 @pytest.fixture

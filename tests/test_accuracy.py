@@ -15,8 +15,8 @@ import phonenumbers
 import pytest
 from rapidfuzz.distance import OSA
 
-from streamer.fuzzy import fold_name
-from streamer.normalize import normalize_email, normalize_phone, region_for_country
+from streamer.cleaning._normalize import normalize_email, normalize_phone, region_for_country
+from streamer.cleaning.dedup import fold_name
 
 PEOPLE = 20_000
 SEED = 7

@@ -7,18 +7,17 @@ import anyio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamer.batching import (
+from streamer.csv_text import csv_line
+from streamer.delivery import batch_rows
+from streamer.records import Outcome, OutcomeKind, ReasonCode, Row, UploadBatch
+from streamer.upload_format import (
     UPLOAD_HEADER,
-    UploadBatch,
-    batch_rows,
-    csv_line,
     derive_external_id,
     record_chars,
     render_csv,
     row_bytes_bound,
     upload_fields,
 )
-from streamer.records import Outcome, OutcomeKind, ReasonCode, Row
 
 
 @given(st.lists(st.text(max_size=15), min_size=1, max_size=5))

@@ -9,10 +9,11 @@ import anyio
 import pytest
 
 from streamer import ConfigError, HTTPStatusError, Sandbox, SandboxConfig, Secret
-from streamer.batching import UPLOAD_HEADER
-from streamer.cxone.client import CXoneClient, jwt_claims, parse_retry_after
-from streamer.safety import require_safe_url
-from streamer.settings import Credentials, RetryPolicy, UploadOptions
+from streamer.credentials import Credentials, require_safe_url
+from streamer.cxone import CXoneClient, jwt_claims
+from streamer.retry import parse_retry_after
+from streamer.settings import RetryPolicy, UploadOptions
+from streamer.upload_format import UPLOAD_HEADER
 
 FAST = RetryPolicy(attempts=6, wait_initial=0.01, wait_max=0.05, timeout=5)
 
@@ -214,7 +215,7 @@ async def test_a_configured_api_base_skips_tenant_discovery(sandbox: Sandbox) ->
 
 
 def test_credentials_come_from_the_environment_by_token_route() -> None:
-    from streamer.settings import credentials_from_env
+    from streamer.credentials import credentials_from_env
 
     assert credentials_from_env({}) is None
     key = {"CXONE_ACCESS_KEY_ID": "k", "CXONE_ACCESS_KEY_SECRET": "s"}

@@ -8,10 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from streamer.dedup import Dedup
-from streamer.fuzzy import FuzzySettings, fold_name, mistyped_email, name_pieces, similar_phones
-from streamer.normalize import normalize_email, normalize_name, normalize_phone, region_for_country
+from streamer.cleaning._normalize import (
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    region_for_country,
+)
+from streamer.cleaning.dedup import Dedup
+from streamer.cleaning.dedup._rules import fold_name, mistyped_email, name_pieces, similar_phones
 from streamer.records import ReasonCode, Row
+from streamer.settings import FuzzySettings
 from tests.test_accuracy import messy
 
 
@@ -96,7 +102,7 @@ class Kept:
 
 def reference(rows: list[Row], fuzzy: FuzzySettings, *, by_external_id: bool = False
               ) -> list[tuple[str | None, int | None]]:
-    """The rules of streamer.fuzzy's docstring, by brute force: no blocks, exact counts.
+    """The rules of the dedup rules' docstring, by brute force: no blocks, exact counts.
 
     Valid while no block fills up (``max_block_size``)."""
     phones: dict[str, int] = {}

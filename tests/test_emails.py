@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.email_agreement import iter_values
-from streamer.emails import (
+from streamer.cleaning._emails import (
     ATEXT,
     UNDECIDED,
     Verdict,
@@ -19,7 +19,7 @@ from streamer.emails import (
     library_normalize,
     quick_normalize,
 )
-from streamer.normalize import normalize_email
+from streamer.cleaning._normalize import normalize_email
 
 SAMPLE_VALUES = 30_000
 

@@ -12,7 +12,7 @@ import anyio
 
 import streamer
 from streamer import Sandbox, SandboxConfig
-from streamer.cxone.client import CXoneClient
+from streamer.cxone import CXoneClient
 from tests.support import read_outcomes, settings_for
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "contacts.csv"

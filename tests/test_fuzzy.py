@@ -6,17 +6,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer.errors import ConfigError
-from streamer.fuzzy import (
-    SIMILAR_EMAIL,
-    SIMILAR_PHONE_SAME_NAME,
-    FuzzyIndex,
-    FuzzySettings,
+from streamer.cleaning.dedup._rules import (
     fold_name,
     mistyped_email,
     name_pieces,
     similar_phones,
 )
+from streamer.errors import ConfigError
+from streamer.records import ReasonCode
+from streamer.settings import FuzzySettings
+from tests.dedup_support import FuzzyIndex
+
+SIMILAR_EMAIL = ReasonCode.SIMILAR_EMAIL
+SIMILAR_PHONE_SAME_NAME = ReasonCode.SIMILAR_PHONE_SAME_NAME
 
 Contact = tuple[str, str, str, str]  # phone, email, first name, last name
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamer.gc_pacing import YOUNG_THRESHOLD, rarer_collections
+from streamer.cleaning._gc_pacing import YOUNG_THRESHOLD, rarer_collections
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 import streamer
 from streamer import Settings
-from streamer import reader as reader_module
 from streamer.cli import main
-from streamer.reader import FIELD_LIMIT, CsvSource
+from streamer.input import FIELD_LIMIT, CsvSource
+from streamer.input import _source as reader_module
 from tests.support import read_outcomes, settings_for
 
 PHONE = "+14155552671"

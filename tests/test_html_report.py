@@ -14,7 +14,7 @@ import pytest
 
 import streamer
 from streamer import Sandbox, SandboxConfig
-from streamer.html_report import render_html
+from streamer.run._html import render_html
 from tests.support import settings_for
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "contacts.csv"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer.journal import Journal
+from streamer.csv_text import neutralize
 from streamer.records import Outcome, OutcomeKind
-from streamer.safety import neutralize
+from streamer.run import Journal
 
 IDS = st.text(st.sampled_from('ab1,"\r\n=+-@ \t'), max_size=8)
 

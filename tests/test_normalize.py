@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamer.normalize import (
+from streamer.cleaning._normalize import (
     NormalizeRules,
     normalize_batch,
     normalize_email,
@@ -12,7 +12,7 @@ from streamer.normalize import (
     normalize_phone,
     region_for_country,
 )
-from streamer.reader import map_columns
+from streamer.input import map_columns
 from streamer.records import ReasonCode, Row
 from streamer.settings import Columns
 
@@ -115,7 +115,7 @@ def test_the_country_name_table_matches_libphonenumbers_locale_data() -> None:
     import phonenumbers
     from phonenumbers.geodata.locale import LOCALE_DATA
 
-    from streamer.country_names import ENGLISH_NAMES
+    from streamer.cleaning._country_names import ENGLISH_NAMES
 
     def english(names: dict[str, str]) -> str:
         name = names.get("en", "")

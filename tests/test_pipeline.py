@@ -10,7 +10,7 @@ import pytest
 
 import streamer
 from streamer import OutcomeKind, ReasonCode, Sandbox, SandboxConfig
-from streamer.cxone.client import CXoneClient
+from streamer.cxone import CXoneClient
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 

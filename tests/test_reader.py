@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamer import Columns, InputError, Settings
-from streamer.reader import CsvSource, header_key, map_columns, sniff_delimiter
+from streamer.input import CsvSource, header_key, map_columns, sniff_delimiter
 from tests.conftest import WriteCsv
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import streamer
 from streamer import InputError
-from streamer.dnc import DoNotCallBuilder
+from streamer.cleaning._dnc import DoNotCallBuilder
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 

@@ -13,9 +13,9 @@ from structlog.typing import FilteringBoundLogger
 
 import streamer
 from streamer import Sandbox, SandboxConfig
-from streamer.audit import audit_logger, mask_email, mask_phone
-from streamer.concurrency import AdaptiveLimiter
-from streamer.safety import neutralize
+from streamer.csv_text import neutralize
+from streamer.delivery import AdaptiveLimiter
+from streamer.run._audit import audit_logger, mask_email, mask_phone
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 

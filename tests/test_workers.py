@@ -9,14 +9,20 @@ import pytest
 
 import streamer
 from examples.make_contacts import write_contacts
-from streamer.dedup import DedupRules
+from streamer.cleaning import CampaignRules
+from streamer.cleaning._normalize import NormalizeRules
+from streamer.cleaning._workers import (
+    IN_PROCESS_BELOW_BYTES,
+    RowStage,
+    RowWork,
+    RowWorkers,
+    worker_count,
+)
+from streamer.cleaning.dedup import DedupRules
 from streamer.errors import StreamerError
-from streamer.normalize import NormalizeRules
-from streamer.reader import map_columns
+from streamer.input import map_columns
 from streamer.records import Row, RowBatch
-from streamer.rules import CampaignRules
 from streamer.settings import Columns
-from streamer.workers import IN_PROCESS_BELOW_BYTES, RowWork, RowWorkers, worker_count
 from tests.support import read_outcomes, settings_for
 
 
@@ -52,9 +58,10 @@ async def _worked_on(pool: RowWorkers, batches: list[RowBatch]) -> list[RowBatch
         return [batch async for batch in out_receive]
 
 
-def _batches() -> tuple[RowWork, list[RowBatch]]:
+def _batches() -> tuple[list[RowStage], list[RowBatch]]:
     columns = map_columns(("phone", "email", "first name"), Columns())
-    work = RowWork(NormalizeRules(columns, "US"), CampaignRules(columns, max_record_chars=50))
+    work: list[RowStage] = [NormalizeRules(columns, "US"),
+                            CampaignRules(columns, max_record_chars=50)]
     batches = [[Row(b * 10 + i, [f"(415) 555-{b:02d}{i:02d}", f"a{i}@x.com", f" Ann{'n' * i} "])
                 for i in range(10)] for b in range(7)]
     return work, batches
@@ -63,7 +70,7 @@ def _batches() -> tuple[RowWork, list[RowBatch]]:
 async def test_batches_come_back_in_order_from_several_workers() -> None:
     work, batches = _batches()
     _, expected = _batches()
-    stages = work.start()
+    stages = RowWork(tuple(work)).start()
     for batch in expected:
         stages.apply(batch)
     async with RowWorkers(work, workers=3) as pool:
@@ -88,6 +95,9 @@ async def test_a_dead_worker_is_a_clear_error_not_a_hang() -> None:
 
 def test_dedup_is_never_split_across_workers() -> None:
     work, _ = _batches()
-    with_dedup = RowWork(work.normalize, work.rules, dedup=DedupRules())
-    with pytest.raises(ValueError, match="one process"):
-        RowWorkers(with_dedup, workers=2)
+    stages = [*work, DedupRules()]
+    one = RowWorkers(stages, workers=1)
+    assert one.work.stages == tuple(stages) and not one.after.stages
+    several = RowWorkers(stages, workers=2)  # dedup, and what follows it, stay here
+    assert several.work.stages == tuple(work)
+    assert [type(stage) for stage in several.after.stages] == [DedupRules]

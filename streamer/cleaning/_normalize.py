@@ -1,0 +1,147 @@
+"""Normalisers: phones to E.164 (libphonenumber's rules), emails, names and countries.
+
+The phone and email libraries are the ground truth; results are cached because real
+files repeat values (the same company switchboard, the same typo) far more than chance.
+Phones are read by :mod:`streamer.cleaning._phones`, which gives libphonenumber's answer without
+calling it for numbers as people usually write them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import phonenumbers
+
+from streamer.cleaning import _emails as emails
+from streamer.cleaning._country_names import ENGLISH_NAMES
+from streamer.cleaning._phones import read_phone, read_phone_exact
+from streamer.records import ColumnMap, ReasonCode, RowBatch
+
+__all__ = [
+    "NormalizeRules", "normalize_batch", "normalize_email", "normalize_name", "normalize_phone",
+    "read_phone", "read_phone_exact", "region_for_country",
+]
+
+
+def _country_index() -> dict[str, str]:
+    index = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
+    index.update({name: region for region, name in ENGLISH_NAMES.items()})
+    # Spellings people use that are not libphonenumber's display names.
+    index.update({
+        "usa": "US", "united states of america": "US", "america": "US", "uk": "GB",
+        "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+        "northern ireland": "GB", "holland": "NL", "deutschland": "DE", "espana": "ES",
+        "españa": "ES",
+    })
+    return {key.casefold(): region for key, region in index.items()}
+
+
+_COUNTRIES = _country_index()
+
+
+def region_for_country(value: str) -> str | None:
+    """The libphonenumber region for an ISO code or an English country name, else ``None``."""
+    return _COUNTRIES.get(" ".join(value.split()).casefold())
+
+
+def normalize_phone(raw: str, region: str) -> str | None:
+    """``raw`` as E.164 if libphonenumber calls it a valid number, else ``None``.
+
+    ``region`` reads numbers written without ``+country``; no other region is ever tried
+    to "fix" a number that is invalid in it. One reading is corrected: digits that begin
+    with the region's own country code but have no ``+`` or trunk ``0``
+    (``4915127153684`` in DE) are the international form with its ``+`` dropped;
+    libphonenumber would call them a valid but different national number
+    (``+494915127153684``), so the international reading wins when it is valid.
+    :func:`read_phone_exact` is this definition as libphonenumber calls;
+    :func:`read_phone` returns the same, faster.
+    """
+    read = read_phone(raw, region)
+    return read[0] if read is not None else None
+
+
+def normalize_email(raw: str) -> str | None:
+    """The address trimmed and lower-cased if its syntax is valid, else ``None``.
+
+    Syntax only: deliverability checks would query DNS for every domain. The domain is
+    normalised by email-validator (IDNA); the local part is lower-cased too. RFC 5321
+    lets a server treat ``Ann@`` and ``ann@`` as two mailboxes, but no mainstream one
+    does, and a list that kept both would call one person twice.
+
+    The answer is email-validator's for every string (``emails.library_normalize``);
+    ordinary addresses are answered without it, about a hundred times faster (see
+    :mod:`streamer.cleaning._emails`). Not cached here: most addresses in a file are unique, and
+    what goes to the library is cached there.
+    """
+    return emails.normalize_email(raw)
+
+
+def normalize_name(raw: str) -> str:
+    """Trimmed, with runs of whitespace made one space."""
+    return " ".join(raw.split())
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeRules:
+    """How to read the file's records; small and picklable, for worker processes."""
+
+    columns: ColumnMap
+    default_region: str
+    blank_invalid_email: bool = False
+
+    @property
+    def whole_file(self) -> bool:
+        return False
+
+    def start(self) -> Callable[[RowBatch], RowBatch]:
+        return partial(normalize_batch, rules=self)
+
+
+def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
+    """Fill in each row's normalised fields, or reject what cannot be normalised.
+
+    With ``rules.blank_invalid_email`` an invalid email is dropped and the row kept.
+    """
+    columns = rules.columns
+    width = len(columns.header)
+    phone_at, email_at, country_at = columns.phone, columns.email, columns.country
+    first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
+    for row in batch:
+        fields = row.fields
+        # A blank row is told apart only where a check fails: the test costs a scan.
+        if len(fields) != width:
+            row.reason = (ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                          else ReasonCode.MALFORMED_ROW)
+            continue
+        region = rules.default_region
+        if country_at is not None and (written := fields[country_at].strip()):
+            found = region_for_country(written)
+            if found is None:
+                row.reason = ReasonCode.UNKNOWN_COUNTRY
+                continue
+            region = row.country = found
+        raw_phone = fields[phone_at].strip()
+        if not raw_phone:
+            row.reason = (ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
+                          else ReasonCode.MISSING_PHONE)
+            continue
+        read = read_phone(raw_phone, region)
+        if read is None:
+            row.reason = ReasonCode.INVALID_PHONE
+            continue
+        if email_at is not None and (raw_email := fields[email_at].strip()):
+            email = emails.normalize_email(raw_email)  # not via the wrapper: per row
+            if email is None and not rules.blank_invalid_email:
+                row.reason = ReasonCode.INVALID_EMAIL
+                continue
+            row.email = email or ""
+        row.phone, row.region = read
+        if first_at is not None:
+            row.first_name = normalize_name(fields[first_at])
+        if last_at is not None:
+            row.last_name = normalize_name(fields[last_at])
+        if id_at is not None:
+            row.external_id = fields[id_at].strip()
+    return batch

@@ -1,0 +1,90 @@
+"""Campaign rules: what an otherwise well-formed row must satisfy to be uploaded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from streamer.cleaning._dnc import DoNotCall
+from streamer.errors import InputError
+from streamer.records import ColumnMap, ReasonCode, RowBatch, header_key
+from streamer.upload_format import derive_external_id, upload_line
+
+#: Required-column names that mean one of the fields streamer knows.
+_FIELDS = {"phone": "phone", "email": "email", "firstname": "first_name",
+           "lastname": "last_name", "country": "country", "externalid": "external_id"}
+
+
+def column_slug(name: str) -> str:
+    """``Account No.`` → ``account_no``: how a column appears in a reason code."""
+    return re.sub(r"[\W_]+", "_", name.casefold()).strip("_")
+
+
+def required_columns(names: Sequence[str], columns: ColumnMap) -> list[tuple[int, str]]:
+    """(column index, reason) for each required column; an absent column is an error."""
+    by_key: dict[str, int] = {}
+    for position, header in enumerate(columns.header):
+        by_key.setdefault(header_key(header), position)
+    required = []
+    for name in names:
+        key = header_key(name)
+        field = _FIELDS.get(key)
+        index: int | None = getattr(columns, field) if field else None
+        if index is None:
+            index = by_key.get(key)
+        if index is None:
+            raise InputError(f"required column {name!r} is not in the file; "
+                             f"columns found: {', '.join(columns.header)}")
+        required.append((index, ReasonCode.missing(field or column_slug(name))))
+    return required
+
+
+class CampaignRules:
+    """The campaign's checks, in the order a row meets them."""
+
+    def __init__(
+        self,
+        columns: ColumnMap,
+        *,
+        required: Sequence[str] = (),
+        allowed_countries: frozenset[str] | None = None,
+        dnc: DoNotCall | None = None,
+        max_record_chars: int,
+    ) -> None:
+        self._columns = columns
+        self._required = required_columns(required, columns)
+        self._allowed = allowed_countries
+        self._dnc = dnc
+        self._max_chars = max_record_chars
+
+    @property
+    def whole_file(self) -> bool:
+        return False
+
+    def start(self) -> Callable[[RowBatch], RowBatch]:
+        return self.apply
+
+    def apply(self, batch: RowBatch) -> RowBatch:
+        """Give each live row its external id, and reject rows the campaign cannot take."""
+        has_external_ids = self._columns.external_id is not None
+        required = self._required
+        for row in batch:
+            if row.reason is not None:
+                continue
+            if required and (missing := next((reason for index, reason in required
+                                              if not row.fields[index].strip()), None)):
+                row.reason = missing
+                continue
+            if has_external_ids:
+                if not row.external_id:
+                    row.reason = ReasonCode.MISSING_EXTERNAL_ID
+                    continue
+            else:
+                row.external_id = derive_external_id(row.phone)
+            if self._allowed is not None and (row.country or row.region) not in self._allowed:
+                row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
+            elif self._dnc is not None and (listed := self._dnc.source_of(row.phone)):
+                row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
+            elif len(upload_line(row)) > self._max_chars:
+                row.reason = ReasonCode.RECORD_TOO_LONG
+        return batch

@@ -1,0 +1,61 @@
+"""Dedup as a row stage: one index that sees every batch of the file, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from streamer.cleaning.dedup._index import ContactIndex
+from streamer.records import Row, RowBatch
+from streamer.settings import FuzzySettings
+
+
+@dataclass(frozen=True, slots=True)
+class DedupRules:
+    """What to match on: picklable, so a worker process can keep the index itself."""
+
+    fuzzy: FuzzySettings | None = None
+    by_external_id: bool = False
+    #: About how many rows will be checked (0: unknown), so the index is made its final
+    #: size at once instead of rebuilt each time it doubles.
+    expected_rows: int = 0
+
+    @property
+    def whole_file(self) -> bool:
+        """The first record of a contact is the one kept: the index must see them all."""
+        return True
+
+    def start(self) -> Callable[[RowBatch], RowBatch]:
+        """A fresh index's batch check; it must see every batch, in file order."""
+        dedup = Dedup(fuzzy=self.fuzzy, expected_rows=self.expected_rows)
+        return partial(dedup.check_batch, by_external_id=self.by_external_id)
+
+
+class Dedup:
+    """Exact matches on E.164 phone, normalised email and (when given) external id, then
+    fuzzy ones.
+
+    Only rows that passed every check are indexed, so ``duplicate_of`` always names a
+    record that was itself accepted. A duplicate's own keys are not indexed: each
+    duplicate points straight at a kept record, never along a chain.
+    """
+
+    def __init__(self, *, fuzzy: FuzzySettings | None = None, expected_rows: int = 0) -> None:
+        self._index = ContactIndex(fuzzy, exact=True, expected_rows=expected_rows)
+
+    def __len__(self) -> int:
+        """Contacts kept."""
+        return len(self._index)
+
+    def nbytes(self) -> int:
+        """Bytes held by the index, every array and table at its allocated size."""
+        return self._index.nbytes()
+
+    def check(self, row: Row, *, by_external_id: bool) -> None:
+        """Mark ``row`` duplicate of an earlier record, or remember it as kept."""
+        self._index.check((row,), by_external_id)
+
+    def check_batch(self, batch: RowBatch, *, by_external_id: bool) -> RowBatch:
+        self._index.check(batch, by_external_id)
+        return batch

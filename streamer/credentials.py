@@ -1,0 +1,141 @@
+"""Credentials, and the rule every URL they travel to must follow.
+
+The only module that reads secrets, and only from the environment: never a flag or a file.
+A :class:`Secret` never shows its value; only the request that carries it reveals it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+from urllib.parse import urlsplit
+
+from streamer.errors import ConfigError
+
+DEFAULT_ISSUER = "https://cxone.niceincontact.com"
+ClientAuth = Literal["basic", "post"]
+CLIENT_AUTH_METHODS: tuple[str, ...] = get_args(ClientAuth)
+TokenRoute = Literal["password", "access-key"]
+TOKEN_ROUTES: tuple[str, ...] = get_args(TokenRoute)
+
+
+# -- network safety -----------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def require_safe_url(url: str) -> str:
+    """``url`` if it is https, or plain http to this machine (the sandbox); else refuse.
+
+    Every URL streamer connects to passes here: configured ones and discovered ones.
+    TLS verification itself is never turned off anywhere in streamer.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and is_loopback(host):
+        return url
+    raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
+
+
+class Secret:
+    """A credential value whose ``repr`` and ``str`` never show it.
+
+    Call :meth:`reveal` at the one place the value goes on the wire.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credentials:
+    """How to reach a CXone tenant: the issuer, the app's client and the user's access key.
+
+    ``token_route`` "password" is the OpenID password grant at the discovered token
+    endpoint, with the client authenticated by HTTP Basic (``client_auth`` "basic") or in
+    the form body ("post"); "access-key" posts the access key as JSON to the issuer's
+    access-key token route and needs no client. ``api_base``, when set, skips the
+    tenant's API discovery.
+    """
+
+    issuer: str = DEFAULT_ISSUER
+    client_id: str = ""
+    client_secret: Secret = field(default_factory=lambda: Secret(""))
+    access_key_id: str
+    access_key_secret: Secret
+    client_auth: ClientAuth = "basic"
+    token_route: TokenRoute = "password"
+    api_base: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_auth not in CLIENT_AUTH_METHODS:
+            raise ConfigError(f"client auth must be one of {', '.join(CLIENT_AUTH_METHODS)}")
+        if self.token_route not in TOKEN_ROUTES:
+            raise ConfigError(f"token route must be one of {', '.join(TOKEN_ROUTES)}")
+        if self.token_route == "password" and not (self.client_id and self.client_secret.reveal()):
+            raise ConfigError("the password token route needs a client id and secret")
+
+
+_CLIENT_VARIABLES = ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET")
+_ACCESS_KEY_VARIABLES = ("CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET")
+CREDENTIAL_VARIABLES = _CLIENT_VARIABLES + _ACCESS_KEY_VARIABLES
+
+
+def webhook_secret_from_env(environ: Mapping[str, str] | None = None) -> Secret | None:
+    """``STREAMER_WEBHOOK_SECRET``, the key that signs webhook bodies, if set."""
+    env = os.environ if environ is None else environ
+    value = env.get("STREAMER_WEBHOOK_SECRET")
+    return Secret(value) if value else None
+
+
+def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """Credentials from ``CXONE_*`` variables; ``None`` when none of the four is set.
+
+    Setting some but not all of the ones the token route needs is a mistake worth
+    stopping for. Optional: ``CXONE_ISSUER``, ``CXONE_CLIENT_AUTH`` (basic|post),
+    ``CXONE_TOKEN_ROUTE`` (password|access-key), ``CXONE_API_BASE``.
+    """
+    env = os.environ if environ is None else environ
+    if not any(env.get(name) for name in CREDENTIAL_VARIABLES):
+        return None
+    route = env.get("CXONE_TOKEN_ROUTE") or "password"
+    needed = _ACCESS_KEY_VARIABLES if route == "access-key" else CREDENTIAL_VARIABLES
+    missing = [name for name in needed if not env.get(name)]
+    if missing:
+        raise ConfigError(f"incomplete CXone credentials: {', '.join(missing)} not set")
+    return Credentials(
+        issuer=env.get("CXONE_ISSUER") or DEFAULT_ISSUER,
+        client_id=env.get("CXONE_CLIENT_ID", ""),
+        client_secret=Secret(env.get("CXONE_CLIENT_SECRET", "")),
+        access_key_id=env["CXONE_ACCESS_KEY_ID"],
+        access_key_secret=Secret(env["CXONE_ACCESS_KEY_SECRET"]),
+        client_auth=env.get("CXONE_CLIENT_AUTH") or "basic",  # type: ignore[arg-type]
+        token_route=route,  # type: ignore[arg-type]
+        api_base=env.get("CXONE_API_BASE") or None,
+    )

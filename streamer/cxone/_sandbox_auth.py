@@ -1,0 +1,115 @@
+"""The sandbox's sign-in: OpenID discovery, the two token routes, the tenant's
+configuration, and the check of each API call's bearer token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+from aiohttp import web
+
+from streamer.cxone._routes import SANDBOX_TOKEN
+from streamer.cxone._sandbox_config import Handler, SandboxConfig, problem
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class Auth:
+    """Issues tokens and checks them; ``tokens_issued`` counts the grants."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._signing_key = secrets.token_bytes(32)
+        self._tokens: dict[str, float] = {}
+        self.tokens_issued = 0
+
+    def authed(self, handler: Handler) -> Handler:
+        async def check(request: web.Request) -> web.StreamResponse:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            expires = self._tokens.get(token) if scheme == "Bearer" else None
+            if expires is None or expires <= time.monotonic():
+                return problem(401, "invalid or expired token")
+            return await handler(request)
+
+        return check
+
+    async def openid_configuration(self, request: web.Request) -> web.Response:
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({
+            "issuer": base,
+            "token_endpoint": base + SANDBOX_TOKEN,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "grant_types_supported": ["password", "refresh_token", "authorization_code"],
+        })
+
+    async def password_token(self, request: web.Request) -> web.Response:
+        """The password grant; the client authenticates by Basic header or in the form."""
+        c = self.config
+        form = await request.post()
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            client = base64.b64decode(encoded, validate=True).decode() if scheme == "Basic" else ""
+        except (binascii.Error, UnicodeDecodeError):
+            client = ""
+        if not client and "client_id" in form:
+            client = f"{form.get('client_id')!s}:{form.get('client_secret')!s}"
+        if client != f"{c.client_id}:{c.client_secret}":
+            return problem(401, "invalid_client")
+        if form.get("grant_type") != "password":
+            return problem(400, "unsupported_grant_type")
+        if form.get("username") != c.access_key_id or form.get("password") != c.access_key_secret:
+            return problem(400, "invalid_grant")
+        return self._issue_token(request)
+
+    async def access_key_token(self, request: web.Request) -> web.Response:
+        """The developer portal's route: the access key as JSON, no client."""
+        try:
+            body = await request.json()
+            key_id, key_secret = body["accessKeyId"], body["accessKeySecret"]
+        except (ValueError, KeyError, TypeError):
+            return problem(400, "accessKeyId and accessKeySecret are required")
+        if (key_id, key_secret) != (self.config.access_key_id, self.config.access_key_secret):
+            return problem(401, "invalid access key")
+        return self._issue_token(request)
+
+    def _issue_token(self, request: web.Request) -> web.Response:
+        c = self.config
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = time.monotonic() + c.token_ttl
+        self.tokens_issued += 1
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({
+            "access_token": token,
+            "token_type": "bearer",
+            "refresh_token": secrets.token_urlsafe(24),
+            "expires_in": c.token_ttl,
+            "id_token": self._id_token(base),
+        })
+
+    def _id_token(self, issuer: str) -> str:
+        now = int(time.time())
+        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = _b64url(json.dumps({
+            "iss": issuer, "sub": f"user:{self.config.access_key_id}",
+            "aud": self.config.client_id, "tenantId": self.config.tenant_id,
+            "iat": now, "exp": now + int(self.config.token_ttl),
+        }).encode())
+        signature = hmac.new(self._signing_key, f"{header}.{claims}".encode(), hashlib.sha256)
+        return f"{header}.{claims}.{_b64url(signature.digest())}"
+
+    async def cxone_configuration(self, request: web.Request) -> web.Response:
+        if request.query.get("tenantId") != self.config.tenant_id:
+            return problem(404, "unknown tenant")
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({
+            "private": False, "ui_endpoint": base, "auth_endpoint": base, "api_endpoint": base,
+            "area": "sandbox", "cluster": "SB1", "domain": request.host,
+            "tenantId": self.config.tenant_id,
+        })

@@ -1,0 +1,68 @@
+"""What the sandbox accepts and how badly it behaves; how it answers an error."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from streamer.limits import MAX_FILE_BYTES, MAX_PAGE_SIZE, MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxConfig:
+    """What the sandbox accepts and how badly it behaves. Deterministic for a given seed."""
+
+    client_id: str = "sandbox"
+    client_secret: str = "sandbox"
+    access_key_id: str = "sandbox"
+    access_key_secret: str = "sandbox"
+    tenant_id: str = "11eb0000-5a4d-b0c5-0000-00000000c0de"
+    token_ttl: float = 3600.0
+    #: API requests per second per access token and endpoint (a token bucket each, as
+    #: gateways limit routes apart: job polls do not eat the uploads' allowance);
+    #: 0 means unlimited.
+    rate_limit: float = 0.0
+    #: Share of API requests answered 429 whatever the rate (half with Retry-After).
+    throttle_rate: float = 0.0
+    #: The Retry-After those 429s carry, in seconds.
+    retry_after_s: int = 1
+    #: Share of API requests answered 500 or 503.
+    error_rate: float = 0.0
+    #: Share of API requests whose connection is dropped: half before the request is
+    #: handled, half after (the work is done but the answer is lost, as in real life).
+    reset_rate: float = 0.0
+    #: Milliseconds added to every API answer, give or take half of it at random.
+    latency_ms: float = 0.0
+    #: Milliseconds between an upload and its job completing.
+    job_delay_ms: float = 0.0
+    #: Share of upload jobs that end cancelled, storing nothing.
+    cancel_rate: float = 0.0
+    #: Share of records a completed job silently does not store (read-back catches them).
+    lose_rate: float = 0.0
+    seed: int = 0
+    #: DNC groups to serve: (name, file of "number[,expiredDate]" lines).
+    dnc_groups: tuple[tuple[str, Path], ...] = ()
+    max_records_per_file: int = MAX_RECORDS_PER_FILE
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_record_chars: int = MAX_RECORD_CHARS
+
+
+def problem(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message, "message": message}, status=status,
+                             headers=headers or None)
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    """``skip``/``top`` as CXone pages: top defaults to 50 and is capped at 100."""
+    try:
+        skip = max(0, int(request.query.get("skip", "0")))
+        top = int(request.query.get("top", "50"))
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "skip and top must be integers"}',
+                                 content_type="application/json") from None
+    return skip, min(max(top, 1), MAX_PAGE_SIZE)

@@ -1,0 +1,43 @@
+"""The dry run's delivery: each would-be upload file goes to ``OUT/batches/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiofiles
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from streamer.records import Outcome, OutcomeKind, UploadBatch, Verification, row_outcomes
+
+
+class DryRunDelivery:
+    """The delivery writing to ``out_dir/batches``; a fresh run clears old files there.
+    A :class:`~streamer.delivery._deliver.Delivery` that verifies nothing."""
+
+    def __init__(self, out_dir: Path, *, resumed: bool) -> None:
+        self.directory = out_dir / "batches"
+        self.directory.mkdir(exist_ok=True)
+        if not resumed:
+            for stale in self.directory.glob("batch-*.csv"):
+                stale.unlink()
+        self.verification = Verification()
+
+    async def __call__(
+        self,
+        receive: ObjectReceiveStream[UploadBatch],
+        send_outcomes: ObjectSendStream[list[Outcome]],
+    ) -> None:
+        await write_batch_files(receive, send_outcomes, self.directory)
+
+
+async def write_batch_files(
+    receive: ObjectReceiveStream[UploadBatch],
+    send_outcomes: ObjectSendStream[list[Outcome]],
+    directory: Path,
+) -> None:
+    """The dry run's delivery: each would-be upload file goes to ``directory``."""
+    async with receive, send_outcomes:
+        async for batch in receive:
+            async with aiofiles.open(directory / batch.file_name, "wb") as file:
+                await file.write(batch.payload)
+            await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.ACCEPTED))

@@ -1,0 +1,43 @@
+"""Which list a run fills: by id, or found by name, or created; a resumed run keeps its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from structlog.typing import FilteringBoundLogger
+
+from streamer.delivery._target import ListTarget
+from streamer.run import Journal
+from streamer.settings import Settings
+
+
+async def resolve_list(
+    target: ListTarget, settings: Settings, journal: Journal, input_path: Path,
+    log: FilteringBoundLogger,
+) -> tuple[int, str | None]:
+    """The list's id and (unless given by id) name; remembered in the journal, so a
+    resumed run never creates a second list."""
+    remembered = journal.get("list_id")
+    created = False
+    name: str | None = None
+    if settings.list_id is not None:
+        list_id = settings.list_id
+    elif remembered is not None:
+        list_id = int(remembered)
+        name = settings.target_list_name(input_path)
+    else:
+        name = settings.target_list_name(input_path)
+        found = await target.find_list(name)
+        if found is None:
+            fields = settings.list_fields
+            found = await target.create_list(
+                name, external_id_column=fields.external_id_header,
+                phone_column=fields.phone_header, phone_field=fields.phone_field,
+                first_name_column=fields.first_name_header,
+                last_name_column=fields.last_name_header,
+            )
+            created = True
+        list_id = found
+    journal.put("list_id", str(list_id))
+    log.info("streamer.list_resolved", list_id=list_id, list_name=name, created=created)
+    return list_id, name

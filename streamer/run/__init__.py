@@ -1,0 +1,24 @@
+"""A run's memory and what it leaves behind: the journal that makes it resumable, the
+audit log, the per-row files and the report (JSON and HTML), and the webhook."""
+
+from streamer.run._audit import audit_logger, open_audit_log
+from streamer.run._html import progress_line, render_text, summary_line, write_html
+from streamer.run._journal import Journal, drop_settled, fingerprint_file
+from streamer.run._outputs import Timeline, finish_run, make_out_dir
+from streamer.run._report import Report
+
+__all__ = [
+    "Journal",
+    "Report",
+    "Timeline",
+    "audit_logger",
+    "drop_settled",
+    "fingerprint_file",
+    "finish_run",
+    "make_out_dir",
+    "open_audit_log",
+    "progress_line",
+    "render_text",
+    "summary_line",
+    "write_html",
+]

@@ -1,0 +1,128 @@
+"""The end of a run: the per-row files and the report, written from the journal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from structlog.typing import FilteringBoundLogger
+
+from streamer.errors import ConfigError
+from streamer.records import OutcomeKind, Progress, UploadStats, Verification
+from streamer.run._html import write_html
+from streamer.run._journal import Journal
+from streamer.run._report import OUTCOME_HEADER, Report, RowFileWriter, write_report
+from streamer.run._webhook import notify
+from streamer.settings import Settings
+
+
+def make_out_dir(out_dir: Path) -> None:
+    """The output directory, made if need be; one that cannot be is the user's to fix."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create output directory {out_dir}: "
+                          f"{error.strerror}") from None
+
+
+class Timeline:
+    """The throughput chart's points: [seconds into the run, rows read, rows decided]."""
+
+    def __init__(self, progress: Progress, *, every_s: float = 0.25) -> None:
+        self._progress = progress
+        self._every_s = every_s
+        self.points: list[list[float]] = []
+
+    def sample(self) -> None:
+        """A point, a few times a second at most."""
+        progress = self._progress
+        now = time.monotonic() - progress.started
+        if self.points and now - self.points[-1][0] < self._every_s:
+            return
+        self.points.append([round(now, 3), progress.rows_read, progress.decided])
+
+
+async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...]) -> None:
+    """outcomes.csv, rejected.csv and failed.csv, in record order, each written whole."""
+    outcomes = RowFileWriter(out_dir / "outcomes.csv", OUTCOME_HEADER)
+    rejected = RowFileWriter(out_dir / "rejected.csv", (*header, "record", "reason", "detail"))
+    failed = RowFileWriter(out_dir / "failed.csv", (*header, "record", "reason", "detail"))
+    files = (outcomes, rejected, failed)
+    try:
+        for file in files:
+            await file.open()
+        for lines in journal.outcome_lines():
+            await outcomes.write_lines(lines)
+        for kind, file in ((OutcomeKind.REJECTED, rejected), (OutcomeKind.FAILED, failed)):
+            for rows in journal.rows_of(kind):
+                await file.write_rows(rows)
+        for file in files:
+            await file.commit()
+    finally:
+        for file in files:
+            await file.close()
+
+
+def run_finished_payload(report: Report) -> dict[str, Any]:
+    """What a CRM needs to react to the run; counts only, no personal data."""
+    return {
+        "event": "streamer.run_finished", "run_id": report.run_id,
+        "list_id": report.list_id, "list_name": report.list_name,
+        "rows_read": report.rows_read, "outcomes": report.outcomes,
+        "reasons": report.reasons, "balanced": report.balanced,
+        "report_path": str((Path(report.out_dir) / "report.json").resolve()),
+    }
+
+
+async def finish_run(
+    *,
+    journal: Journal,
+    settings: Settings,
+    log: FilteringBoundLogger,
+    run_id: str,
+    input_path: Path,
+    out_dir: Path,
+    resumed: bool,
+    rows_read: int,
+    header: tuple[str, ...],
+    reading: dict[str, Any],
+    fingerprint: str,
+    list_id: int | None,
+    list_name: str | None,
+    stats: UploadStats,
+    verification: Verification,
+    timeline: Timeline,
+    duration: float,
+) -> Report:
+    """Every row has its outcome: write the outputs from the journal, then the report
+    (and the webhook, when one is set)."""
+    by_kind, by_reason, total, reason_samples = journal.counts()
+    await export_outputs(out_dir, journal, header)
+    report = Report(
+        run_id=run_id, input=str(input_path), out_dir=str(out_dir),
+        dry_run=settings.dry_run, resumed=resumed, rows_read=rows_read,
+        outcomes={kind.value: by_kind.get(kind.value, 0) for kind in OutcomeKind},
+        reasons=by_reason,
+        balanced=journal.repeated == 0 and total == rows_read,
+        list_id=list_id, list_name=list_name, job_ids=stats.job_ids,
+        upload=stats.summary(), verification=verification.summary(),
+        duration_s=round(duration, 3),
+        rows_per_second=round(rows_read / duration, 1) if duration > 0 else 0.0,
+        fingerprint=fingerprint, settings=settings.describe(), reading=reading,
+        reason_samples=reason_samples, progress_timeline=timeline.points,
+        request_timeline=stats.timeline,
+    )
+    journal.remove()
+    if settings.webhook_url:
+        report.webhook = await notify(
+            settings.webhook_url, run_finished_payload(report),
+            secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
+            attempts=settings.webhook_attempts, log=log,
+        )
+    await write_report(out_dir / "report.json", report)
+    await anyio.to_thread.run_sync(write_html, out_dir)
+    log.info("streamer.run_finished", rows_read=report.rows_read,
+             balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)
+    return report

@@ -1,0 +1,111 @@
+"""The run's outputs: the per-row outcome file and the reconciliation report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import anyio
+
+from streamer.csv_text import neutralize
+from streamer.records import OutcomeKind
+
+OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
+
+
+@dataclass(slots=True, kw_only=True)
+class Report:
+    """The reconciliation report: every row read, and where it went."""
+
+    run_id: str
+    input: str
+    out_dir: str
+    dry_run: bool
+    resumed: bool
+    rows_read: int
+    outcomes: dict[str, int]
+    reasons: dict[str, int]
+    balanced: bool
+    list_id: int | None
+    list_name: str | None
+    job_ids: list[int]
+    upload: dict[str, Any]
+    verification: dict[str, Any]
+    duration_s: float
+    rows_per_second: float
+    fingerprint: str = ""
+    #: How the file was read: encoding, compression, NULs dropped, stray bytes re-read.
+    reading: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    reason_samples: dict[str, int] = field(default_factory=dict)
+    #: [seconds into the run, rows read, rows decided], sampled a few times a second.
+    progress_timeline: list[list[float]] = field(default_factory=list)
+    request_timeline: list[list[float]] = field(default_factory=list)
+    webhook: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes.get(OutcomeKind.FAILED, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a crash leaves the old file or the new."""
+    temporary = path.with_name(path.name + ".part")
+    with open(temporary, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+async def write_report(path: Path, report: Report) -> None:
+    text = json.dumps(report.to_dict(), indent=2) + "\n"
+    await anyio.to_thread.run_sync(write_text_atomically, path, text)
+
+
+class RowFileWriter:
+    """A CSV output written to ``<name>.part`` and renamed into place by :meth:`commit`."""
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        """Files for people to open: each cell goes through :func:`neutralize`."""
+        self.path = path
+        self._header = header
+        self._partial = path.with_name(path.name + ".part")
+        self._file: Any = None
+
+    async def open(self) -> None:
+        self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
+        await self.write_rows([self._header])
+
+    async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
+        """Append rows, every cell neutralised against spreadsheet formulas."""
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(
+            [neutralize(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
+        if text := buffer.getvalue():
+            await self._file.write(text)
+
+    async def write_lines(self, text: str) -> None:
+        """Append lines already made CSV and safe (each ending in CRLF)."""
+        await self._file.write(text)
+
+    async def commit(self) -> None:
+        await self._file.flush()
+        await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
+        await self._file.close()
+        await anyio.to_thread.run_sync(os.replace, self._partial, self.path)
+
+    async def close(self) -> None:
+        """Close without committing (the run failed): the ``.part`` file stays for a look."""
+        if self._file is not None and not self._file.closed:
+            await self._file.close()
