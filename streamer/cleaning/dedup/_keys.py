@@ -13,6 +13,7 @@ MAX_PHONE_DIGITS = 18  # a leading 1 plus these digits still fits an unsigned 64
 _LEADING_DIGITS = 3  # country and area code: they say little about who a number is
 SATURATED = MAX_NAMESAKES  # a name's counters stop there
 
+
 def print32(text: str) -> int:
     """32 bits of blake2b, never 0: stable across runs, unlike ``hash()`` of a string."""
     data = text.encode("utf-8", "surrogatepass")
@@ -34,7 +35,6 @@ def phone_parts(length: int, count: int) -> tuple[tuple[int, int], ...]:
             for part in range(1, count)]
     return tuple((10 ** (length - end), 10 ** (end - start))
                  for start, end in pairwise([0, *cuts, length]))
-
 
 
 LOW = (1 << 32) - 1

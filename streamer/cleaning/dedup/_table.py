@@ -72,11 +72,9 @@ class ContactTable:
     Limits: 2**27 - 2 contacts, record numbers below 2**32.
     """
 
-
     __slots__ = ("_chain", "_common", "_domain_prints", "_domains", "_ends", "_exact", "_full",
                  "_ids", "_limit", "_locals", "_name_prints", "_names", "_namesakes", "_parts",
-                 "_phones",
-                 "_records", "_settings", "_shift", "_slots", "_used")
+                 "_phones", "_records", "_settings", "_shift", "_slots", "_used")
 
     def __init__(self, settings: FuzzySettings | None, *, exact: bool,
                  expected_rows: int = 0) -> None:
