@@ -15,9 +15,10 @@ from streamer.cleaning._normalize import (
     region_for_country,
 )
 from streamer.cleaning.dedup import Dedup
-from streamer.cleaning.dedup._rules import fold_name, mistyped_email, name_pieces, similar_phones
+from streamer.cleaning.dedup._rules import fold_name, name_pieces
 from streamer.records import ReasonCode, Row
 from streamer.settings import FuzzySettings
+from tests.dedup_support import mistyped_email, similar_phones
 from tests.test_accuracy import messy
 
 

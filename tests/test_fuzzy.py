@@ -6,16 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer.cleaning.dedup._rules import (
-    fold_name,
-    mistyped_email,
-    name_pieces,
-    similar_phones,
-)
+from streamer.cleaning.dedup._rules import fold_name, name_pieces
 from streamer.errors import ConfigError
 from streamer.records import ReasonCode
 from streamer.settings import FuzzySettings
-from tests.dedup_support import FuzzyIndex
+from tests.dedup_support import FuzzyIndex, mistyped_email, similar_phones
 
 SIMILAR_EMAIL = ReasonCode.SIMILAR_EMAIL
 SIMILAR_PHONE_SAME_NAME = ReasonCode.SIMILAR_PHONE_SAME_NAME

@@ -89,7 +89,6 @@ from rapidfuzz.distance import OSA
 
 from streamer.settings import FuzzySettings
 
-_DEFAULTS = FuzzySettings()
 _NAME_CACHE = 1 << 12  # names repeat: folding each distinct one once is enough
 
 # Letters without a decomposition, as people type them in addresses.
@@ -182,33 +181,8 @@ def one_address_mistyped(local: str, kept_local: str, distance: int, allowed: in
     )
 
 
-def mistyped_email(email: str, kept: str, pieces: frozenset[str],
-                   settings: FuzzySettings = _DEFAULTS, *,
-                   max_edits: int | None = None) -> bool:
-    """Whether two addresses of one name (its ``name_pieces``) are one address, mistyped.
-
-    ``max_edits`` replaces the budget that grows with length, for when something else
-    (the number) corroborates. Ambiguity is the index's to judge: it needs the others.
-    """
-    local, _, domain = email.rpartition("@")
-    kept_local, _, kept_domain = kept.rpartition("@")
-    if domain != kept_domain:
-        return False
-    allowed = (allowed_edits(local, kept_local, settings) if max_edits is None
-               else max_edits)
-    return one_address_mistyped(local, kept_local, edit_distance(local, kept_local, allowed),
-                                allowed, pieces)
-
-
 def close_numbers(first: str, second: str, allowed: int) -> bool:
     """Whether two numbers' digits, of one length, differ in at most ``allowed`` places."""
     if not first or len(first) != len(second):
         return False
     return sum(a != b for a, b in zip(first, second, strict=True)) <= allowed
-
-
-def similar_phones(
-    first: str, second: str, settings: FuzzySettings = _DEFAULTS
-) -> bool:
-    """Whether two numbers are close enough for ``similar_phone_same_name``."""
-    return close_numbers(first, second, settings.max_phone_digit_differences)
