@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import fields, replace
+from dataclasses import Field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,20 +77,23 @@ _SANDBOX_FAULTS: tuple[tuple[str, Callable[[str], float], str, str], ...] = (
 )
 
 
+def _field(owner: type, name: str) -> Field[Any]:
+    return next(f for f in fields(owner) if f.name == name)
+
+
 def _default(owner: type, name: str) -> Any:
-    return next(f for f in fields(owner) if f.name == name).default
+    return _field(owner, name).default
 
 
 def _help(owner: type, name: str) -> str:
     """A setting's help, as written beside its default in :mod:`streamer.settings`."""
-    found = next(f for f in fields(owner) if f.name == name)
+    found = _field(owner, name)
     return str(found.metadata["help"]).format(default=found.default)
 
 
 def _option(owner: type, name: str) -> dict[str, Any]:
     """argparse's ``default`` and ``help`` for an option that sets ``name`` as it is."""
-    found = next(f for f in fields(owner) if f.name == name)
-    return {"default": found.default, "help": _help(owner, name)}
+    return {"default": _default(owner, name), "help": _help(owner, name)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,3 +55,10 @@ class HTTPStatusError(RemoteError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a later try may pass: :func:`streamer.retry.is_retryable` decides."""
+        from streamer.retry import is_retryable  # retry builds on these errors: no cycle
+
+        return is_retryable(self)

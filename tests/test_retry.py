@@ -67,3 +67,9 @@ async def test_retry_call_gives_up_at_once_on_a_client_error_and_after_attempts(
     with pytest.raises(TransportError):
         await retry_call(down, POLICY, random.Random(0))
     assert calls == POLICY.attempts
+
+
+def test_an_http_error_says_whether_it_is_retryable_as_the_retry_policy_does() -> None:
+    for status in (400, 401, 404, 429, 500, 503):
+        error = HTTPStatusError(status, "answer")
+        assert error.retryable is is_retryable(error) is (status == 429 or status >= 500)
