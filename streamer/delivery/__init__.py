@@ -7,9 +7,8 @@ from streamer.delivery._deliver import Delivery, ListDelivery
 from streamer.delivery._dry_run import DryRunDelivery
 from streamer.delivery._lists import resolve_list
 from streamer.delivery._pacing import AdaptiveLimiter
-from streamer.delivery._reconcile import reconcile, settle_leftovers
+from streamer.delivery._reconcile import settle_leftovers
 from streamer.delivery._target import JobState, ListTarget
-from streamer.delivery._uploader import SendResult, Uploader
 
 __all__ = [
     "AdaptiveLimiter",
@@ -18,10 +17,7 @@ __all__ = [
     "JobState",
     "ListDelivery",
     "ListTarget",
-    "SendResult",
-    "Uploader",
     "batch_rows",
-    "reconcile",
     "resolve_list",
     "settle_leftovers",
 ]
