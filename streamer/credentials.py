@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 from urllib.parse import urlsplit
@@ -45,6 +46,26 @@ def require_safe_url(url: str) -> str:
     if parts.scheme == "http" and is_loopback(host):
         return url
     raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
+
+
+#: An Authorization header's value as a server might echo it back: scheme and token.
+_AUTHORIZATION = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+SCRUBBED = "[redacted]"
+
+
+def scrub(text: str, secrets: Iterable[Secret | str] = ()) -> str:
+    """``text`` (a server's word, about to reach a file or a log) without credentials.
+
+    Every value of ``secrets`` is cut out wherever it appears, and so is any ``Bearer``
+    or ``Basic`` token: a server that echoes a request back must not make streamer write
+    what it sent. Values shorter than four characters are left alone (they would cut
+    ordinary words; no real credential is that short).
+    """
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if len(value) >= 4:
+            text = text.replace(value, SCRUBBED)
+    return _AUTHORIZATION.sub(lambda m: f"{m[1]} {SCRUBBED}", text)
 
 
 class Secret:
@@ -100,6 +121,10 @@ class Credentials:
             raise ConfigError(f"token route must be one of {', '.join(TOKEN_ROUTES)}")
         if self.token_route == "password" and not (self.client_id and self.client_secret.reveal()):
             raise ConfigError("the password token route needs a client id and secret")
+
+    def secret_values(self) -> tuple[Secret, ...]:
+        """Every value that must never reach a file or a log, for :func:`scrub`."""
+        return (self.client_secret, self.access_key_secret)
 
 
 _CLIENT_VARIABLES = ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET")
