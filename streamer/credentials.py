@@ -21,6 +21,9 @@ ClientAuth = Literal["basic", "post"]
 CLIENT_AUTH_METHODS: tuple[str, ...] = get_args(ClientAuth)
 TokenRoute = Literal["password", "access-key"]
 TOKEN_ROUTES: tuple[str, ...] = get_args(TokenRoute)
+#: The areas whose hosts serve the access-key token route, as the developer portal
+#: names them; the first is the default.
+AREAS = ("na1", "au1", "eu1")
 
 
 # -- network safety -----------------------------------------------------------------------
@@ -100,9 +103,9 @@ class Credentials:
 
     ``token_route`` "password" is the OpenID password grant at the discovered token
     endpoint, with the client authenticated by HTTP Basic (``client_auth`` "basic") or in
-    the form body ("post"); "access-key" posts the access key as JSON to the issuer's
-    access-key token route and needs no client. ``api_base``, when set, skips the
-    tenant's API discovery.
+    the form body ("post"); "access-key" posts the access key as JSON to the access-key
+    token route on an area's host (:meth:`access_key_host`) and needs no client.
+    ``api_base``, when set, skips the tenant's API discovery.
     """
 
     issuer: str = DEFAULT_ISSUER
@@ -113,14 +116,28 @@ class Credentials:
     client_auth: ClientAuth = "basic"
     token_route: TokenRoute = "password"
     api_base: str | None = None
+    area: str | None = None
+    access_key_host_url: str | None = None
 
     def __post_init__(self) -> None:
+        if self.area is not None and self.area not in AREAS:
+            raise ConfigError(f"CXONE_AREA {self.area!r}: use one of {', '.join(AREAS)}")
         if self.client_auth not in CLIENT_AUTH_METHODS:
             raise ConfigError(f"client auth must be one of {', '.join(CLIENT_AUTH_METHODS)}")
         if self.token_route not in TOKEN_ROUTES:
             raise ConfigError(f"token route must be one of {', '.join(TOKEN_ROUTES)}")
         if self.token_route == "password" and not (self.client_id and self.client_secret.reveal()):
             raise ConfigError("the password token route needs a client id and secret")
+
+    def access_key_host(self) -> str:
+        """Where the access-key token route lives: ``CXONE_ACCESS_KEY_HOST``, else the
+        area's host (``CXONE_AREA``), else the issuer when it is not NICE's (a sandbox, a
+        test double), else the first area's host."""
+        if self.access_key_host_url:
+            return self.access_key_host_url.rstrip("/")
+        if self.area is None and self.issuer.rstrip("/") != DEFAULT_ISSUER:
+            return self.issuer.rstrip("/")
+        return f"https://{self.area or AREAS[0]}.nice-incontact.com"
 
     def secret_values(self) -> tuple[Secret, ...]:
         """Every value that must never reach a file or a log, for :func:`scrub`."""
@@ -144,7 +161,8 @@ def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credential
 
     Setting some but not all of the ones the token route needs is a mistake worth
     stopping for. Optional: ``CXONE_ISSUER``, ``CXONE_CLIENT_AUTH`` (basic|post),
-    ``CXONE_TOKEN_ROUTE`` (password|access-key), ``CXONE_API_BASE``.
+    ``CXONE_TOKEN_ROUTE`` (password|access-key), ``CXONE_API_BASE``, ``CXONE_AREA``
+    (na1|au1|eu1) and ``CXONE_ACCESS_KEY_HOST`` (where the access-key route lives).
     """
     env = os.environ if environ is None else environ
     if not any(env.get(name) for name in CREDENTIAL_VARIABLES):
@@ -163,4 +181,6 @@ def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credential
         client_auth=env.get("CXONE_CLIENT_AUTH") or "basic",  # type: ignore[arg-type]
         token_route=route,  # type: ignore[arg-type]
         api_base=env.get("CXONE_API_BASE") or None,
+        area=(env.get("CXONE_AREA") or "").strip().lower() or None,
+        access_key_host_url=env.get("CXONE_ACCESS_KEY_HOST") or None,
     )

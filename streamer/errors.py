@@ -9,7 +9,8 @@ Row-level problems are never exceptions: they are outcomes with a reason code
     ├── Interrupted            the run was stopped on request; the same call resumes it
     └── RemoteError            the CXone service (or the sandbox) failed us
         ├── TransportError     no HTTP answer: refused, reset, timed out
-        └── HTTPStatusError    an HTTP answer with an unexpected status
+        ├── HTTPStatusError    an HTTP answer with an unexpected status (a redirect too)
+        └── UnreadableAnswer   an expected status, but a body that is not what it must be
 
 User mistakes (``InputError``, ``ConfigError``) make the CLI print one line and exit 2.
 No message ever carries a credential or a token.
@@ -62,3 +63,12 @@ class HTTPStatusError(RemoteError):
         from streamer.retry import is_retryable  # retry builds on these errors: no cycle
 
         return is_retryable(self)
+
+
+class UnreadableAnswer(RemoteError):
+    """The service answered with the status a call expects and a body that cannot be
+    read (not JSON, too large, a field missing or of the wrong type).
+
+    Never retried: the request may have done its work. An upload answered so is
+    *unconfirmed*, and settled by reading the list back.
+    """

@@ -159,13 +159,10 @@ class _Run:
             return
         self.list_id, self.list_name = await delivery.resolve_list(
             client, settings, self.journal, self.path, self.log)
-        await delivery.settle_leftovers(
-            target=client, list_id=self.list_id, journal=self.journal, sink=self._collect,
-            chunk_rows=settings.chunk_rows,
-            external_id_field=settings.list_fields.record_external_id_field,
-            concurrency=settings.concurrency, log=self.log)
-        self.deliver = delivery.ListDelivery(client, self.list_id, settings, self.journal,
-                                             self.stats, self.log, stop=self.stop, rng=self._rng)
+        to_list = delivery.ListDelivery(client, self.list_id, settings, self.journal,
+                                        self.stats, self.log, stop=self.stop, rng=self._rng)
+        await to_list.settle_leftovers(self._collect)
+        self.deliver = to_list
 
     async def _stages(self, group: TaskGroup,
                       send_outcomes: MemoryObjectSendStream[list[Outcome]]) -> None:

@@ -48,7 +48,9 @@ class ReasonCode(StrEnum):
     UPLOAD_FAILED = "upload_failed"
     JOB_CANCELLED = "job_cancelled"
     JOB_TIMEOUT = "job_timeout"
+    UPLOAD_UNCONFIRMED = "upload_unconfirmed"
     MISSING_AFTER_UPLOAD = "missing_after_upload"
+    VERIFY_INCOMPLETE = "verify_incomplete"
 
     @staticmethod
     def missing(column: str) -> str:
@@ -89,8 +91,14 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.JOB_CANCELLED: "CXone cancelled the upload job; run the file again",
     ReasonCode.JOB_TIMEOUT: "the upload job did not complete in time; run the file again "
     "(uploads are idempotent by external id)",
+    ReasonCode.UPLOAD_UNCONFIRMED: "CXone's answer to the upload could not be read and "
+    "read-back was off, so nobody knows whether the rows arrived; run the file again "
+    "(uploads are idempotent by external id)",
     ReasonCode.MISSING_AFTER_UPLOAD: "CXone completed the job but the record was not in the "
     "list when read back, even after re-sending it; run the file again or ask NICE support",
+    ReasonCode.VERIFY_INCOMPLETE: "the upload went out but reading the list back could not "
+    "finish (the service kept refusing), so the row may well be in the list; check it in "
+    "CXone, or run failed.csv again later (uploads are idempotent by external id)",
 }
 
 
@@ -297,13 +305,25 @@ class UploadStats:
 
 @dataclass(slots=True)
 class Verification:
-    """What read-back reconciliation found; goes into the report."""
+    """What read-back reconciliation found; goes into the report.
+
+    The counts are this run's; ``verified_earlier`` is what earlier runs of a resumed
+    run had verified already. ``incomplete`` says why read-back could not finish (its
+    undecided rows failed with ``verify_incomplete``); the ``list_*`` fields are what
+    CXone said of the list as a whole on the last read-back.
+    """
 
     enabled: bool = False
     records_read: int = 0
     verified: int = 0
+    verified_earlier: int = 0
     resent: int = 0
     missing_after_upload: int = 0
+    incomplete: str | None = None
+    list_status: str | None = None
+    list_total_records: int | None = None
+    list_valid_records: int | None = None
+    list_invalid_records: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return asdict(self)

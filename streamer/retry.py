@@ -5,7 +5,10 @@
 - Waits are exponential with full jitter (:func:`compute_backoff`), under a
   :class:`~streamer.settings.RetryPolicy`; a server's ``Retry-After`` (seconds or an HTTP
   date, :func:`parse_retry_after`) wins over the computed wait.
-- A call is tried at most ``policy.attempts`` times (:func:`retry_call`).
+- An upload is tried at most ``policy.attempts`` times (:func:`retry_call`): each try
+  sends the whole batch again. Reads and job polls instead retry within a budget of time
+  (``within``, as stamina's ``timeout``): a throttled server is waited out, not counted
+  out, and a run never fails merely because reading back took many polite tries.
 - Waiting for a state to be reached (an upload job completing) polls with doubling
   intervals until a deadline (:func:`poll_until`).
 - The webhook, a courtesy to a CRM, gets its own short waits (:func:`webhook_policy`).
@@ -79,17 +82,26 @@ async def retry_call(
     rng: random.Random,
     *,
     on_retry: RetryObserver | None = None,
+    within: float | None = None,
 ) -> T:
-    """Await ``call()`` until it succeeds, a failure is not retryable, or attempts run out."""
+    """Await ``call()`` until it succeeds or a failure is not retryable; then until
+    ``policy.attempts`` tries are spent or, given ``within``, until the next wait would
+    end more than ``within`` seconds after the first try (however many tries that is)."""
+    deadline = None if within is None else time.monotonic() + within
     attempt = 1
     while True:
         try:
             return await call()
         except RemoteError as error:
-            if attempt >= policy.attempts or not is_retryable(error):
+            if not is_retryable(error):
                 raise
             retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
             wait = compute_backoff(attempt, policy, rng, retry_after)
+            if deadline is None:
+                if attempt >= policy.attempts:
+                    raise
+            elif time.monotonic() + wait > deadline:
+                raise
             if on_retry is not None:
                 on_retry(attempt, error, wait)
             await anyio.sleep(wait)

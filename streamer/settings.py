@@ -52,11 +52,14 @@ class RetryPolicy:
     """How a failed request is retried (names follow stamina's; :mod:`streamer.retry`
     applies it). Waits grow as ``wait_initial * wait_exp_base ** (attempt - 1)``, capped
     at ``wait_max``, with full jitter; a ``Retry-After`` from the server wins.
-    ``timeout`` bounds each request.
+    ``timeout`` bounds each request. An upload is tried ``attempts`` times; reads, job
+    polls and sign-in retry instead for up to ``give_up_after`` seconds, however many
+    tries that takes (a throttled server is waited out, not counted out).
     """
 
     attempts: int = 6
     timeout: float = 60.0
+    give_up_after: float = 600.0
     wait_initial: float = 0.5
     wait_max: float = 30.0
     wait_exp_base: float = 2.0
@@ -64,6 +67,8 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ConfigError("retry attempts must be at least 1")
+        if self.give_up_after <= 0:
+            raise ConfigError("retry give_up_after must be positive")
         if self.timeout <= 0 or self.wait_initial < 0 or self.wait_max < self.wait_initial:
             raise ConfigError("retry waits must satisfy 0 <= wait_initial <= wait_max")
         if self.wait_exp_base < 1:
@@ -90,7 +95,9 @@ class ListFields:
 
     The upload file's headers are ours to choose; the mapping names them. CXone's own
     field names (``PhoneNumber`` in ``destinationMappings``, the external id key of a
-    record read back) are only partly documented, so they are settings too.
+    record read back, the number of a DNC record) are only partly documented, so they are
+    settings too; the names read back are matched ignoring case and underscores, and the
+    first one a record carries wins.
     """
 
     external_id_header: str = "ExternalId"
@@ -98,7 +105,8 @@ class ListFields:
     first_name_header: str = "FirstName"
     last_name_header: str = "LastName"
     phone_field: str = "PhoneNumber"
-    record_external_id_field: str = "externalId"
+    record_id_fields: tuple[str, ...] = ("externalId", "externalID", "contactExternalId")
+    dnc_phone_fields: tuple[str, ...] = ("phoneNumber", "formattedPhone", "phone")
 
     @property
     def upload_header(self) -> tuple[str, str, str, str]:
@@ -325,7 +333,10 @@ class Settings:
             "dedup": self.dedup,
             "fuzzy": [getattr(self.fuzzy, f) for f in self.fuzzy.__slots__],
             "list": [self.list_name, self.list_id],
-            "list_fields": [getattr(self.list_fields, f) for f in self.list_fields.__slots__],
+            # Where read-back finds an id decides no outcome: a run stopped for the wrong
+            # field name resumes with the right one.
+            "list_fields": [getattr(self.list_fields, f) for f in self.list_fields.__slots__
+                            if f != "record_id_fields"],
             "verify": self.verify,
             # Another tenant is another run, whatever the file.
             "tenant": [self.credentials.issuer, self.credentials.api_base]

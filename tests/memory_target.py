@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from streamer.delivery import JobState
+from streamer.delivery import JobState, RecordsPage
 from streamer.errors import RemoteError
 from streamer.settings import UploadOptions
 
@@ -33,6 +31,9 @@ class MemoryTarget:
 
     async def find_list(self, name: str) -> int | None:
         return self.names.get(name)
+
+    async def delete_list(self, list_id: int) -> None:
+        del self.lists[list_id]
 
     async def create_list(self, name: str, *, external_id_column: str, phone_column: str,
                           phone_field: str = "PhoneNumber", first_name_column: str | None = None,
@@ -69,13 +70,6 @@ class MemoryTarget:
         return JobState(job_id, is_complete=not self.cancel_jobs,
                         is_cancelled=self.cancel_jobs)
 
-    async def records_page(self, list_id: int, skip: int) -> tuple[int, list[dict[str, Any]]]:
-        records = list(self.lists[list_id].values())
-        return len(records), records[skip:skip + 100]
-
-    async def dnc_groups(self) -> list[dict[str, Any]]:
-        return []
-
-    async def dnc_records(self, group_id: int) -> AsyncIterator[dict[str, Any]]:
-        for record in ():
-            yield record
+    async def records_page(self, list_id: int, skip: int) -> RecordsPage:
+        ids = list(self.lists[list_id])[skip:skip + 100]
+        return RecordsPage(len(ids), ids, total=len(self.lists[list_id]))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import aiohttp
+
 from streamer import RetryPolicy, Sandbox, Settings
 
 
@@ -24,3 +26,13 @@ def settings_for(sandbox: Sandbox | None, out: Path, **overrides: object) -> Set
 def read_outcomes(out: Path) -> list[dict[str, str]]:
     with open(out / "outcomes.csv", encoding="utf-8", newline="") as file:
         return list(csv.DictReader(file))
+
+
+async def stored_records(sandbox: Sandbox, list_id: int) -> list[dict[str, str]]:
+    """What the sandbox holds for a list, whole records in the order first stored (its
+    own introspection route: not the client under test)."""
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{sandbox.url}/sandbox/lists/{list_id}/records") as response:
+        response.raise_for_status()
+        records: list[dict[str, str]] = (await response.json())["records"]
+        return records

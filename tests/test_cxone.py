@@ -14,6 +14,7 @@ from streamer.cxone import CXoneClient, jwt_claims
 from streamer.retry import parse_retry_after
 from streamer.settings import RetryPolicy, UploadOptions
 from streamer.upload_format import UPLOAD_HEADER
+from tests.support import stored_records
 
 FAST = RetryPolicy(attempts=6, wait_initial=0.01, wait_max=0.05, timeout=5)
 
@@ -40,25 +41,27 @@ async def test_connect_discovers_the_tenant_and_api_base(
     assert api.api_base == f"{sandbox.url}/inContactAPI/services/v30.0"
 
 
-async def test_create_find_upload_and_read_back(api: CXoneClient) -> None:
+async def test_create_find_upload_and_read_back(sandbox: Sandbox, api: CXoneClient) -> None:
     list_id = await new_list(api)
     assert await api.find_list("spring") == list_id
     assert await api.find_list("autumn") is None
     job_id = await api.upload(list_id, "b.csv", csv_file(
         ("A", "+14155552671", "Ann", "Lee"), ("B", "+14155552672", "Bob", "")), UploadOptions())
     await wait_for(api, job_id)
-    records = [r async for r in api.list_records(list_id)]
+    assert [i async for i in api.list_external_ids(list_id)] == ["A", "B"]
+    records = await stored_records(sandbox, list_id)
     assert [(r["externalId"], r["phoneNumber"]) for r in records] == [
         ("A", "+14155552671"), ("B", "+14155552672")]
 
 
-async def test_the_same_external_id_updates_and_never_adds(api: CXoneClient) -> None:
+async def test_the_same_external_id_updates_and_never_adds(sandbox: Sandbox,
+                                                           api: CXoneClient) -> None:
     list_id = await new_list(api)
     for name in ("Ann", "Anne"):
         job_id = await api.upload(list_id, "b.csv", csv_file(("A", "+14155552671", name, "")),
                                   UploadOptions())
         await wait_for(api, job_id)
-    records = [r async for r in api.list_records(list_id)]
+    records = await stored_records(sandbox, list_id)
     assert [(r["externalId"], r["firstName"]) for r in records] == [("A", "Anne")]
 
 
@@ -69,7 +72,7 @@ async def test_lists_and_records_are_read_in_pages(api: CXoneClient) -> None:
     list_id = await new_list(api)
     rows = [(f"id{n}", f"+1415555{n:04d}", "", "") for n in range(250)]
     await wait_for(api, await api.upload(list_id, "b.csv", csv_file(*rows), UploadOptions()))
-    ids = [r["externalId"] async for r in api.list_records(list_id)]
+    ids = [i async for i in api.list_external_ids(list_id)]
     assert ids == [f"id{n}" for n in range(250)]
 
 
@@ -173,7 +176,8 @@ def test_plain_http_is_refused_except_to_this_machine() -> None:
 
 def test_helpers_read_jwt_claims_and_retry_after() -> None:
     payload = base64.urlsafe_b64encode(b'{"iss":"https://x","tenantId":"t"}').rstrip(b"=")
-    assert jwt_claims(f"h.{payload.decode()}.s") == {"iss": "https://x", "tenantId": "t"}
+    claims = jwt_claims(f"h.{payload.decode()}.s", "id_token")
+    assert claims == {"iss": "https://x", "tenantId": "t"}
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert parse_retry_after(None) is None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import anyio
 
-from streamer.delivery import AdaptiveLimiter, ListDelivery, settle_leftovers
+from streamer.delivery import AdaptiveLimiter, ListDelivery
 from streamer.errors import HTTPStatusError, TransportError
 from streamer.records import Outcome, OutcomeKind, ReasonCode, Row, UploadBatch, UploadStats
 from streamer.run import Journal, audit_logger
@@ -142,9 +142,9 @@ async def test_a_resumed_run_settles_rows_already_in_the_list_and_forgets_the_re
     async def sink(outcomes: list[Outcome]) -> None:
         settled.extend(outcomes)
 
-    found = await settle_leftovers(target=target, list_id=list_id, journal=journal, sink=sink,
-                                   chunk_rows=3, external_id_field="externalId",
-                                   concurrency=2, log=LOG)
+    delivery = ListDelivery(target, list_id, Settings(chunk_rows=3, concurrency=2), journal,
+                            UploadStats(), LOG, stop=anyio.Event())
+    found = await delivery.settle_leftovers(sink)
     assert found == 2
     assert [(o.record, o.outcome) for o in settled] == [(1, OutcomeKind.UPLOADED),
                                                         (2, OutcomeKind.UPLOADED)]

@@ -28,11 +28,11 @@ async def test_rows_in_a_dnc_group_are_not_called_unless_the_entry_expired(
             client = CXoneClient(session, sandbox.credentials)
             await client.connect()
             [internal, _] = await client.dnc_groups()
-            await client.request("POST", f"/dnc-groups/{internal['dncGroupId']}/records",
+            await client.request("POST", f"/dnc-groups/{internal.group_id}/records",
                                  json_body={"dncGroupRecords": [
                                      {"phoneNumber": "4155552675", "expiredDate": None}]})
         report = await streamer.run(path, settings_for(
-            sandbox, tmp_path / "out", dnc_groups=(int(internal["dncGroupId"]),)))
+            sandbox, tmp_path / "out", dnc_groups=(internal.group_id,)))
         stored = sorted(r["phoneNumber"] for r in
                         next(iter(sandbox._lists.values())).records.values())
     outcomes = {o["record"]: o["reason"] for o in read_outcomes(tmp_path / "out")}
@@ -42,7 +42,7 @@ async def test_rows_in_a_dnc_group_are_not_called_unless_the_entry_expired(
     assert report.reasons == {"do_not_call": 3}
     with open(tmp_path / "out" / "rejected.csv", encoding="utf-8", newline="") as file:
         details = {row["record"]: row["detail"] for row in csv.DictReader(file)}
-    assert details["1"] == f"DNC group {internal['dncGroupId']} (Internal)"
+    assert details["1"] == f"DNC group {internal.group_id} (Internal)"
 
 
 async def test_groups_by_name_combine_with_a_dnc_file_and_unknown_groups_stop_the_run(

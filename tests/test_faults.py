@@ -23,7 +23,7 @@ async def stored_ids(sandbox: Sandbox, list_id: int) -> list[str]:
     async with aiohttp.ClientSession() as session:
         client = CXoneClient(session, sandbox.credentials)
         await client.connect()
-        return sorted([r["externalId"] async for r in client.list_records(list_id)])
+        return sorted([i async for i in client.list_external_ids(list_id)])
 
 
 def uploaded_ids(out: Path) -> list[str]:
@@ -117,11 +117,11 @@ async def test_jobs_complete_only_after_their_delay() -> None:
                                      streamer.UploadOptions())
         first = await client.job(job_id)
         assert not first.finished
-        assert [r async for r in client.list_records(list_id)] == []
+        assert [i async for i in client.list_external_ids(list_id)] == []
         deadline = time.monotonic() + 5
         while not (await client.job(job_id)).is_complete and time.monotonic() < deadline:
             await anyio.sleep(0.05)
-        assert [r["externalId"] async for r in client.list_records(list_id)] == ["A"]
+        assert [i async for i in client.list_external_ids(list_id)] == ["A"]
 
 
 async def test_the_same_seed_gives_the_same_faults() -> None:

@@ -23,7 +23,7 @@ def data_records(path: Path) -> int:
 
 
 async def listed_ids(api: CXoneClient, list_id: int) -> list[str]:
-    return [record["externalId"] async for record in api.list_records(list_id)]
+    return [external_id async for external_id in api.list_external_ids(list_id)]
 
 
 async def test_the_list_holds_exactly_the_uploaded_rows_each_once(

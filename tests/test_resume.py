@@ -13,13 +13,9 @@ import streamer
 from streamer import ConfigError, Interrupted, Outcome, Sandbox, SandboxConfig
 from streamer.cxone import CXoneClient
 from tests.conftest import WriteCsv
-from tests.support import read_outcomes, settings_for
+from tests.support import read_outcomes, settings_for, stored_records
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "contacts.csv"
-
-
-async def stored(api: CXoneClient, list_id: int) -> list[dict[str, str]]:
-    return [record async for record in api.list_records(list_id)]
 
 
 async def test_a_stopped_run_resumes_and_ends_complete(
@@ -44,7 +40,7 @@ async def test_a_stopped_run_resumes_and_ends_complete(
     assert [int(o["record"]) for o in outcomes] == list(range(1, report.rows_read + 1))
     uploaded = sorted(o["external_id"] for o in outcomes if o["outcome"] == "uploaded")
     assert report.list_id is not None
-    records = await stored(api, report.list_id)
+    records = await stored_records(sandbox, report.list_id)
     assert sorted(r["externalId"] for r in records) == uploaded
     assert len({r["phoneNumber"] for r in records}) == len(records)
     # Rows sent before the stop were checked in the list, not sent a second time.

@@ -73,3 +73,30 @@ def test_an_http_error_says_whether_it_is_retryable_as_the_retry_policy_does() -
     for status in (400, 401, 404, 429, 500, 503):
         error = HTTPStatusError(status, "answer")
         assert error.retryable is is_retryable(error) is (status == 429 or status >= 500)
+
+
+async def test_within_a_time_budget_the_count_of_tries_does_not_matter() -> None:
+    calls = 0
+
+    async def throttled_a_while() -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= POLICY.attempts * 3:
+            raise HTTPStatusError(429, "slow down", retry_after=0.0)
+        return "page"
+
+    assert await retry_call(throttled_a_while, POLICY, random.Random(0), within=30.0) == "page"
+    assert calls == POLICY.attempts * 3 + 1
+
+
+async def test_a_wait_beyond_the_budget_ends_the_retries_at_once() -> None:
+    calls = 0
+
+    async def come_back_later() -> None:
+        nonlocal calls
+        calls += 1
+        raise HTTPStatusError(429, "slow down", retry_after=60.0)
+
+    with pytest.raises(HTTPStatusError):
+        await retry_call(come_back_later, POLICY, random.Random(0), within=1.0)
+    assert calls == 1

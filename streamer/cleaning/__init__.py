@@ -3,7 +3,7 @@ the campaign's rules and do-not-call set (:class:`CampaignRules`), and dedup
 (:mod:`streamer.cleaning.dedup`), run as row stages on worker processes
 (:class:`RowWorkers`)."""
 
-from streamer.cleaning._dnc import load_do_not_call
+from streamer.cleaning._dnc import DncEntry, DncGroup, load_do_not_call
 from streamer.cleaning._gc_pacing import rarer_collections
 from streamer.cleaning._normalize import (
     NormalizeRules,
@@ -19,6 +19,8 @@ from streamer.cleaning.dedup import DedupRules
 __all__ = [
     "CampaignRules",
     "DedupRules",
+    "DncEntry",
+    "DncGroup",
     "NormalizeRules",
     "RowStage",
     "RowWorkers",

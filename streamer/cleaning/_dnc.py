@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
 
 import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
@@ -86,19 +86,18 @@ class DoNotCallBuilder:
             raise InputError(f"--dnc {path}: {error.strerror}") from None
 
     async def add_group(
-        self, label: str, records: AsyncIterable[dict[str, object]], *, today: str | None = None
+        self, label: str, entries: AsyncIterable[DncEntry], *, today: str | None = None
     ) -> int:
-        """A DNC group's records; entries whose ``expiredDate`` has passed do not count.
+        """A DNC group's entries; those whose expiry date has passed do not count.
         Returns how many were skipped as expired."""
         source = self._source(label)
         today = today or datetime.now(UTC).date().isoformat()
         expired = 0
-        async for record in records:
-            until = str(record.get("expiredDate") or "")
-            if until and until[:10] < today:
+        async for entry in entries:
+            if entry.expired_date and entry.expired_date[:10] < today:
                 expired += 1
                 continue
-            self._add(str(record.get("phoneNumber") or ""), source)
+            self._add(entry.phone, source)
         return expired
 
     def build(self) -> DoNotCall:
@@ -111,12 +110,24 @@ class DoNotCallBuilder:
         return builder.build()
 
 
+class DncGroup(NamedTuple):
+    group_id: int
+    name: str
+
+
+class DncEntry(NamedTuple):
+    """A number on a DNC group, and until when (``""``: for good)."""
+
+    phone: str
+    expired_date: str = ""
+
+
 class DncGroups(Protocol):
     """Where the tenant's DNC groups are read from (the CXone client)."""
 
-    async def dnc_groups(self) -> list[dict[str, Any]]: ...
+    async def dnc_groups(self) -> list[DncGroup]: ...
 
-    def dnc_records(self, group_id: int) -> AsyncIterator[dict[str, Any]]: ...
+    def dnc_records(self, group_id: int) -> AsyncIterator[DncEntry]: ...
 
 
 async def load_do_not_call(
@@ -140,8 +151,7 @@ async def load_do_not_call(
 
 async def _add_groups(builder: DoNotCallBuilder, settings: Settings, source: DncGroups,
                       log: FilteringBoundLogger) -> None:
-    groups = {int(g["dncGroupId"]): str(g.get("dncGroupName") or "")
-              for g in await source.dnc_groups()}
+    groups = {group.group_id: group.name for group in await source.dnc_groups()}
     wanted = list(settings.dnc_groups)
     by_name = {name: group_id for group_id, name in groups.items()}
     for name in settings.dnc_group_names:

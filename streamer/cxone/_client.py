@@ -2,8 +2,12 @@
 
 Auth: OpenID discovery on the issuer gives the token endpoint; the access-key password
 grant with Basic client auth gives a token and an ``id_token`` whose claims name the
-tenant; the tenant's ``cxone-configuration`` gives the API host. Every aiohttp failure
-is translated here, at one boundary, into :mod:`streamer.errors`.
+tenant (the access-key route may send no ``id_token``: then the access token's own claims
+do); the tenant's ``cxone-configuration`` gives the API host. Every exchange goes through
+:class:`~streamer.cxone._http.Http` (errors translated, redirects refused, bodies bounded)
+and every answer through :mod:`~streamer.cxone._answers` (typed, or one line saying why
+not). Calls the delivery stage paces itself are one attempt each; the rest retry here,
+paced, within the retry policy's time budget.
 """
 
 from __future__ import annotations
@@ -12,40 +16,45 @@ import base64
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
 import structlog
 
+from streamer.cleaning import DncEntry, DncGroup
 from streamer.credentials import Credentials, Secret, require_safe_url
+from streamer.cxone import _answers as answers
 from streamer.cxone import _routes as routes
-from streamer.delivery import JobState
-from streamer.errors import ConfigError, HTTPStatusError, RemoteError, TransportError
+from streamer.cxone._http import Http
+from streamer.delivery import AdaptiveLimiter, JobState, RecordsPage
+from streamer.errors import ConfigError, HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.limits import MAX_PAGE_SIZE
-from streamer.retry import parse_retry_after, retry_call
-from streamer.settings import RetryPolicy, UploadOptions
+from streamer.retry import retry_call
+from streamer.settings import ListFields, RetryPolicy, UploadOptions
 
 T = TypeVar("T")
 
+#: The list status CXone gives a list that no longer dials; never picked by name.
+_INACTIVE = "inactive"
 
-def jwt_claims(token: str) -> dict[str, Any]:
+
+def jwt_claims(token: str, what: str) -> dict[str, Any]:
     """The claims of a JWT, unverified.
 
-    Acceptable for the ``id_token`` only because it comes straight from the token
-    endpoint over TLS (OpenID Connect Core 3.1.3.7 allows TLS in place of the signature).
+    Acceptable only for tokens that come straight from the token endpoint over TLS
+    (OpenID Connect Core 3.1.3.7 allows TLS in place of the signature).
     """
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError) as error:
-        raise RemoteError(f"the token endpoint sent an unreadable id_token ({error})") from None
+    except (IndexError, ValueError):
+        raise UnreadableAnswer(f"the token endpoint sent an unreadable {what}") from None
     if not isinstance(claims, dict):
-        raise RemoteError("the token endpoint sent an id_token without claims")
+        raise UnreadableAnswer(f"the token endpoint sent an {what} without claims")
     return claims
 
 
@@ -62,21 +71,29 @@ class CXoneClient:
         *,
         api_version: str = "v30.0",
         retry: RetryPolicy | None = None,
+        fields: ListFields | None = None,
         rng: random.Random | None = None,
         log: structlog.typing.FilteringBoundLogger | None = None,
     ) -> None:
-        self._session = session
         self._credentials = credentials
         self._api_version = api_version
         self._retry = retry or RetryPolicy()
+        self._fields = fields or ListFields()
         self._rng = rng or random.Random()
         self._log = log or structlog.get_logger("streamer")
+        self._http = Http(session, self._secrets)
         self._token_endpoint = ""
         self._access_token = ""
         self._renew_at = 0.0
         self._token_lock = anyio.Lock()
+        # The calls retried here (lists, DNC pages) are paced like uploads: after a 429
+        # they go no faster than the server was accepting.
+        self._pace = AdaptiveLimiter(1, 4, self._log, calls="reads")
         self.api_base = ""
         self.tenant_id = ""
+
+    def _secrets(self) -> tuple[Secret | str, ...]:
+        return (*self._credentials.secret_values(), self._access_token)
 
     # -- auth and discovery -------------------------------------------------------------
 
@@ -85,12 +102,14 @@ class CXoneClient:
         creds = self._credentials
         issuer = require_safe_url(creds.issuer.rstrip("/"))
         if creds.token_route == "password":
-            openid = await self._retrying(
-                partial(self._send, "GET", issuer + routes.OPENID_CONFIGURATION)
-            )
-            self._token_endpoint = require_safe_url(str(openid["token_endpoint"]))
+            what = "OpenID discovery"
+            openid = answers.json_object(await self._retrying(
+                partial(self._http.send, "GET", issuer + routes.OPENID_CONFIGURATION)), what)
+            self._token_endpoint = require_safe_url(
+                answers.text(openid, "token_endpoint", what))
         else:
-            self._token_endpoint = issuer + routes.ACCESS_KEY_TOKEN
+            self._token_endpoint = require_safe_url(
+                creds.access_key_host() + routes.ACCESS_KEY_TOKEN)
         token = await self._retrying(self._grant)
         if creds.api_base:
             base = require_safe_url(creds.api_base.rstrip("/"))
@@ -100,26 +119,34 @@ class CXoneClient:
             self.api_base = await self._discover_api_base(issuer, token)
         self._log.info("streamer.connected", tenant_id=self.tenant_id, api_base=self.api_base)
 
-    async def _discover_api_base(self, issuer: str, token: dict[str, Any]) -> str:
-        """The tenant (from the id_token) → its cxone-configuration → its API host."""
-        if not token.get("id_token"):
-            raise ConfigError("the token answer has no id_token to find the tenant by; "
-                              "set CXONE_API_BASE")
-        claims = jwt_claims(str(token["id_token"]))
+    async def _discover_api_base(self, issuer: str, token: answers.Token) -> str:
+        """The tenant (from the id_token, else the access token) → its cxone-configuration
+        → its API host."""
+        if token.id_token is not None:
+            claims = jwt_claims(token.id_token, "id_token")
+        else:
+            try:
+                claims = jwt_claims(token.access_token, "access token")
+            except UnreadableAnswer:
+                claims = {}
+            if not claims.get("tenantId"):
+                raise ConfigError("the token answer has no id_token and its access token "
+                                  "names no tenant; set CXONE_API_BASE")
         iss = require_safe_url(str(claims.get("iss") or issuer).rstrip("/"))
         self.tenant_id = str(claims.get("tenantId", ""))
-        config = await self._retrying(partial(
-            self._send, "GET", iss + routes.CXONE_CONFIGURATION,
+        what = "API discovery (cxone-configuration)"
+        config = answers.json_object(await self._retrying(partial(
+            self._http.send, "GET", iss + routes.CXONE_CONFIGURATION,
             params={"tenantId": self.tenant_id},
-        ))
-        api_endpoint = require_safe_url(str(config["api_endpoint"]).rstrip("/"))
+        )), what)
+        api_endpoint = require_safe_url(answers.text(config, "api_endpoint", what).rstrip("/"))
         return routes.api_base(api_endpoint, self._api_version)
 
-    async def _grant(self) -> dict[str, Any]:
+    async def _grant(self) -> answers.Token:
         """Get a token by the configured route; remember it and when to renew it."""
         creds = self._credentials
         if creds.token_route == "access-key":
-            answer = await self._send("POST", self._token_endpoint, json_body={
+            answer = await self._http.send("POST", self._token_endpoint, json_body={
                 "accessKeyId": creds.access_key_id,
                 "accessKeySecret": creds.access_key_secret.reveal(),
             })
@@ -135,17 +162,17 @@ class CXoneClient:
                          "client_secret": creds.client_secret.reveal()}
             else:
                 basic = (creds.client_id, creds.client_secret)
-            answer = await self._send("POST", self._token_endpoint, data=form, basic=basic)
-        if not answer.get("access_token"):
-            raise RemoteError("the token endpoint answered without an access_token")
-        expires_in = float(answer.get("expires_in") or 3600)
-        self._access_token = str(answer["access_token"])
+            answer = await self._http.send("POST", self._token_endpoint, data=form,
+                                           basic=basic)
+        token = answers.token(answer, "the token endpoint")
+        self._access_token = token.access_token
         # Renew ahead of expiry: 5 minutes early on real hour-long tokens, a fifth of
         # the lifetime on short ones, so no request ever carries a stale token.
+        expires_in = token.expires_in
         self._renew_at = time.monotonic() + expires_in - min(300.0, expires_in / 5)
         self._log.info("streamer.token_issued", expires_in=expires_in,
                        route=creds.token_route)
-        return answer
+        return token
 
     async def _token(self, *, stale: str | None = None) -> str:
         """A current access token; renews it once when it is due or ``stale`` was refused."""
@@ -157,55 +184,20 @@ class CXoneClient:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], *, paced: bool = False) -> T:
+        """``call`` retried within the retry policy's time budget; ``paced`` API calls
+        also wait their turn (sign-in, which a paced call may need, never does)."""
         def note(attempt: int, error: RemoteError, wait: float) -> None:
             self._log.warning("streamer.request_retry", attempt=attempt, error=str(error),
                               wait_s=round(wait, 3))
 
-        return await retry_call(call, self._retry, self._rng, on_retry=note)
+        attempt = partial(self._pace.run, call) if paced else call
+        return await retry_call(attempt, self._retry, self._rng, on_retry=note,
+                                within=self._retry.give_up_after)
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: Any = None,
-        data: Mapping[str, str] | None = None,
-        basic: tuple[str, Secret] | None = None,
-        token: str | None = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> dict[str, Any]:
-        """One HTTP exchange; a JSON object back, or a translated error."""
-        headers = {"Accept": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        if basic is not None:
-            pair = f"{basic[0]}:{basic[1].reveal()}".encode()
-            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
-        try:
-            async with self._session.request(
-                method, url, params=params, json=json_body, data=data, headers=headers
-            ) as response:
-                text = await response.text()
-                if response.status not in expect:
-                    raise HTTPStatusError(
-                        response.status,
-                        _error_message(text, response.reason),
-                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                    )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            # str() of a connection error names the host, never a header or body.
-            raise TransportError(
-                f"{method} {urlsplit(url).path}: {type(error).__name__}: {error}"
-            ) from None
-        if not text.strip():
-            return {}
-        try:
-            body = json.loads(text)
-        except ValueError:
-            raise RemoteError(f"{method} {urlsplit(url).path}: the answer is not JSON") from None
-        return body if isinstance(body, dict) else {"items": body}
+    async def _api(self, method: str, path: str, **options: Any) -> Any:
+        """An API call, paced and retried: for the calls delivery does not pace itself."""
+        return await self._retrying(partial(self.request, method, path, **options), paced=True)
 
     async def request(
         self,
@@ -215,39 +207,40 @@ class CXoneClient:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         expect: tuple[int, ...] = (200,),
-    ) -> dict[str, Any]:
-        """An authenticated API call (one attempt); a 401 gets one new token and one repeat."""
+    ) -> Any:
+        """An authenticated API call (one attempt); a 401 gets one new token and one repeat.
+        The answer's JSON, ``None`` when it had no body."""
         url = self.api_base + path
         token = await self._token()
         try:
-            return await self._send(
-                method, url, params=params, json_body=json_body, token=token, expect=expect
-            )
+            return await self._http.send(
+                method, url, params=params, json_body=json_body, bearer=token, expect=expect)
         except HTTPStatusError as error:
             if error.status != 401:
                 raise
             self._log.info("streamer.token_refused", path=path)
             token = await self._token(stale=token)
-            return await self._send(
-                method, url, params=params, json_body=json_body, token=token, expect=expect
-            )
+            return await self._http.send(
+                method, url, params=params, json_body=json_body, bearer=token, expect=expect)
 
     # -- calling lists ------------------------------------------------------------------
 
     async def find_list(self, name: str) -> int | None:
-        """The id of the calling list named ``name``, paging through all lists."""
-        skip = 0
+        """The id of the oldest active calling list named ``name``, paging through all
+        lists (to the first empty page: a total is a hint, not a bound)."""
+        found: list[int] = []
+        skip, previous = 0, None
         while True:
             params = {"skip": skip, "top": MAX_PAGE_SIZE}
-            page = await self._retrying(
-                partial(self.request, "GET", routes.CALL_LISTS, params=params))
-            lists = page.get("callingLists") or []
-            for entry in lists:
-                if entry.get("listName") == name:
-                    return int(entry["listId"])
-            skip += len(lists)
-            if not lists or skip >= int(page.get("totalRecords") or 0):
-                return None
+            what = "GET the calling lists"
+            lists = answers.lists_page(
+                await self._api("GET", routes.CALL_LISTS, params=params), what)
+            if not lists:
+                return min(found, default=None)
+            _check_paging(lists, previous, what)
+            found += [entry.list_id for entry in lists if entry.name == name
+                      and (entry.status or "").lower() != _INACTIVE]
+            skip, previous = skip + len(lists), lists
 
     async def create_list(
         self,
@@ -266,12 +259,16 @@ class CXoneClient:
         if last_name_column:
             params["lastNameColumn"] = last_name_column
         body = {"destinationMappings": [{"fieldName": phone_field, "fieldValue": phone_column}]}
-        answer = await self._retrying(
-            lambda: self.request(
-                "POST", routes.CALL_LISTS, params=params, json_body=body, expect=(200, 201)
-            )
-        )
-        return int(answer["listId"])
+        answer = await self._api("POST", routes.CALL_LISTS, params=params, json_body=body,
+                                 expect=(200, 201))
+        what = "create a calling list"
+        return answers.integer(answers.json_object(answer, what), "listId", what)
+
+    async def delete_list(self, list_id: int) -> None:
+        """Remove a list this run created (and must not keep)."""
+        await self._api("DELETE", routes.CALL_LIST.format(listId=list_id),
+                        params={"forceInactive": "true", "forceDelete": "true"},
+                        expect=(200, 202, 204))
 
     async def upload(
         self, list_id: int, file_name: str, payload: bytes, options: UploadOptions
@@ -292,84 +289,63 @@ class CXoneClient:
             body["defaultTimeZone"] = options.default_time_zone
         answer = await self.request(
             "POST", routes.CALL_LIST_UPLOAD.format(listId=list_id), json_body=body,
-            expect=(200, 202)
-        )
-        return int(answer["jobId"])
+            expect=(200, 202))
+        what = f"upload {file_name}"
+        return answers.integer(answers.json_object(answer, what), "jobId", what)
 
     async def job(self, job_id: int) -> JobState:
         """One upload job's completion flags (one attempt)."""
         answer = await self.request("GET", routes.UPLOAD_JOB.format(jobId=job_id))
-        jobs = answer.get("uploadJobs") or []
-        if not jobs:
-            raise RemoteError(f"job {job_id}: the answer holds no job")
-        job = jobs[0]
-        return JobState(
-            job_id=job_id,
-            is_complete=_truthy(job.get("isComplete")),
-            is_cancelled=_truthy(job.get("isCancelled")),
-        )
+        return answers.job_state(answer, f"job {job_id}", job_id)
 
-    async def records_page(self, list_id: int, skip: int) -> tuple[int, list[dict[str, Any]]]:
-        """One page of a list's records (with retries): (the list's total, the records)."""
+    async def records_page(self, list_id: int, skip: int) -> RecordsPage:
+        """One page of a list's records (one attempt)."""
         params: dict[str, str | int] = {"includeRecords": "true", "skip": skip,
                                         "top": MAX_PAGE_SIZE}
-        answer = await self._retrying(
-            partial(self.request, "GET", routes.CALL_LIST.format(listId=list_id), params=params)
-        )
-        result = answer.get("resultSet") or {}
-        return int(result.get("totalRecords") or 0), list(result.get("contactRecords") or [])
+        answer = await self.request("GET", routes.CALL_LIST.format(listId=list_id),
+                                    params=params)
+        return answers.records_page(answer, f"read back list {list_id}",
+                                    self._fields.record_id_fields)
 
-    async def list_records(self, list_id: int) -> AsyncIterator[dict[str, Any]]:
-        """Every record of a list, read back page by page."""
-        skip = 0
+    async def list_external_ids(self, list_id: int) -> AsyncIterator[str]:
+        """Every external id in a list, read page by page to the first empty page."""
+        skip, previous = 0, None
         while True:
-            total, records = await self.records_page(list_id, skip)
-            for record in records:
-                yield record
-            skip += len(records)
-            if not records or skip >= total:
+            page = await self._retrying(partial(self.records_page, list_id, skip), paced=True)
+            if not page.size:
                 return
-
+            _check_paging(page.external_ids, previous, f"read back list {list_id}")
+            for external_id in page.external_ids:
+                yield external_id
+            skip, previous = skip + page.size, page.external_ids
 
     # -- do-not-call groups (read only: suppression never writes back) -------------------
 
-    async def dnc_groups(self) -> list[dict[str, Any]]:
-        """The tenant's DNC groups (``dncGroupId``, ``dncGroupName``, ...)."""
-        answer = await self._retrying(partial(self.request, "GET", routes.DNC_GROUPS))
-        result = answer.get("resultSet") or {}
-        return list(result.get("dncGroups") or [])
+    async def dnc_groups(self) -> list[DncGroup]:
+        """The tenant's DNC groups."""
+        answer = await self._api("GET", routes.DNC_GROUPS)
+        return answers.dnc_groups(answer, "GET the DNC groups")
 
-    async def dnc_records(self, group_id: int) -> AsyncIterator[dict[str, Any]]:
-        """Every record of one DNC group (``phoneNumber``, ``expiredDate``), paged."""
-        skip = 0
+    async def dnc_records(self, group_id: int) -> AsyncIterator[DncEntry]:
+        """Every entry of one DNC group, paged to the first empty page."""
+        skip, previous = 0, None
+        what = f"DNC group {group_id}"
         while True:
             params: dict[str, str | int] = {"skip": skip, "top": MAX_PAGE_SIZE}
-            answer = await self._retrying(
-                partial(self.request, "GET", routes.DNC_GROUP_RECORDS.format(groupId=group_id),
-                        params=params)
-            )
-            result = answer.get("resultSet") or {}
-            records = result.get("dncRecords") or []
-            for record in records:
-                yield record
-            skip += len(records)
-            if not records or skip >= int(result.get("totalRecords") or 0):
+            answer = await self._api("GET", routes.DNC_GROUP_RECORDS.format(groupId=group_id),
+                                     params=params)
+            entries, size = answers.dnc_page(answer, what, self._fields.dnc_phone_fields)
+            if not size:
                 return
+            _check_paging(entries, previous, what)
+            for entry in entries:
+                yield entry
+            skip, previous = skip + size, entries
 
 
-def _truthy(value: Any) -> bool:
-    """CXone's booleans arrive as JSON booleans or as strings."""
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
-
-
-def _error_message(text: str, reason: str | None) -> str:
-    """A short message from an error body: its JSON error field, or its first characters."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("error_description", "message", "error", "Message"):
-            if body.get(key):
-                return str(body[key])[:200]
-    return (text.strip() or reason or "no message")[:200]
+def _check_paging(page: Sequence[object], previous: Sequence[object] | None, what: str) -> None:
+    """Paging goes to the first empty page; a server that ignores ``skip`` would never
+    send one, so the same page twice running stops the run instead of looping."""
+    if previous is not None and list(page) == list(previous):
+        raise UnreadableAnswer(f"{what}: the same page came back for the next skip; the "
+                               "server does not page")

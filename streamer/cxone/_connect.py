@@ -30,7 +30,7 @@ async def connect(
         timeout=aiohttp.ClientTimeout(total=settings.retry.timeout),
     ))
     client = CXoneClient(session, settings.credentials, api_version=settings.api_version,
-                         retry=settings.retry, rng=rng, log=log)
+                         retry=settings.retry, fields=settings.list_fields, rng=rng, log=log)
     try:
         await client.connect()
     except HTTPStatusError as error:

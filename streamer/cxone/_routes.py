@@ -38,8 +38,9 @@ def api_base(host: str, version: str) -> str:
 
 
 def is_api_base(url: str) -> bool:
-    """Whether ``url`` already names the API base (holds the API root), not only a host."""
-    return API_ROOT + "/" in url
+    """Whether ``url`` already names the API base (holds the API root), not only a host.
+    Case is ignored: CXone's servers do, and clients write ``/incontactapi/`` too."""
+    return API_ROOT.lower() + "/" in url.lower()
 
 
 def server_pattern(route: str) -> str:

@@ -7,8 +7,7 @@ from streamer.delivery._deliver import Delivery, ListDelivery
 from streamer.delivery._dry_run import DryRunDelivery
 from streamer.delivery._lists import resolve_list
 from streamer.delivery._pacing import AdaptiveLimiter
-from streamer.delivery._reconcile import settle_leftovers
-from streamer.delivery._target import JobState, ListTarget
+from streamer.delivery._target import JobState, ListTarget, RecordsPage
 
 __all__ = [
     "AdaptiveLimiter",
@@ -17,7 +16,7 @@ __all__ = [
     "JobState",
     "ListDelivery",
     "ListTarget",
+    "RecordsPage",
     "batch_rows",
     "resolve_list",
-    "settle_leftovers",
 ]

@@ -9,7 +9,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
-from streamer.delivery._reconcile import reconcile
+from streamer.delivery._reconcile import OutcomeSink, Reconciler
 from streamer.delivery._target import ListTarget
 from streamer.delivery._uploader import Uploader
 from streamer.records import Outcome, UploadBatch, UploadStats, Verification
@@ -32,7 +32,11 @@ class Delivery(Protocol):
 
 class ListDelivery:
     """Uploads every batch to one list, then (with ``settings.verify``) reads it back and
-    decides each sent row's outcome. A :class:`Delivery`."""
+    decides each sent row's outcome. A :class:`Delivery`.
+
+    On a resumed run, call :meth:`settle_leftovers` first: rows an earlier run may have
+    uploaded are looked for in the list before anything is sent again.
+    """
 
     def __init__(
         self,
@@ -46,15 +50,23 @@ class ListDelivery:
         stop: anyio.Event,
         rng: random.Random | None = None,
     ) -> None:
-        self._target = target
-        self._list_id = list_id
         self._settings = settings
         self._journal = journal
         self._stats = stats
-        self._log = log
         self._stop = stop
+        rng = rng or random.Random()
         self.uploader = Uploader(target, list_id, settings, log, stats, rng=rng)
-        self.verification = Verification()
+        self.verification = Verification(
+            # Rows uploaded so far were verified by an earlier run's read-back.
+            verified_earlier=journal.counts().by_kind.get("uploaded", 0)
+            if settings.verify else 0)
+        self._reconciler = Reconciler(target, list_id, journal, settings, self.verification,
+                                      log, rng=rng)
+
+    async def settle_leftovers(self, sink: OutcomeSink) -> int:
+        """Rows an earlier run handed to CXone: ``uploaded`` (to ``sink``) if the list
+        holds them, else forgotten so this run sends them; how many it holds."""
+        return await self._reconciler.settle_leftovers(sink)
 
     async def __call__(
         self,
@@ -75,13 +87,4 @@ class ListDelivery:
                 "maximum": limiter.maximum,
             }
             if settings.verify and not self._stop.is_set():
-                fields = settings.list_fields
-                self.verification = await reconcile(
-                    target=self._target, list_id=self._list_id, journal=self._journal,
-                    uploader=self.uploader, send_outcomes=send_outcomes,
-                    batch_size=settings.batch_size, chunk_rows=settings.chunk_rows,
-                    header=fields.upload_header,
-                    external_id_field=fields.record_external_id_field,
-                    resend_rounds=settings.resend_rounds,
-                    concurrency=settings.concurrency, log=self._log,
-                )
+                await self._reconciler.reconcile(self.uploader, send_outcomes)

@@ -7,6 +7,7 @@ from pathlib import Path
 from structlog.typing import FilteringBoundLogger
 
 from streamer.delivery._target import ListTarget
+from streamer.errors import RemoteError
 from streamer.run import Journal
 from streamer.settings import Settings
 
@@ -29,15 +30,31 @@ async def resolve_list(
         name = settings.target_list_name(input_path)
         found = await target.find_list(name)
         if found is None:
-            fields = settings.list_fields
-            found = await target.create_list(
-                name, external_id_column=fields.external_id_header,
-                phone_column=fields.phone_header, phone_field=fields.phone_field,
-                first_name_column=fields.first_name_header,
-                last_name_column=fields.last_name_header,
-            )
-            created = True
+            found, created = await _create(target, settings, name, log)
         list_id = found
     journal.put("list_id", str(list_id))
     log.info("streamer.list_resolved", list_id=list_id, list_name=name, created=created)
     return list_id, name
+
+
+async def _create(target: ListTarget, settings: Settings, name: str,
+                  log: FilteringBoundLogger) -> tuple[int, bool]:
+    """A new list named ``name``; or, when another run created one at the same moment,
+    that one. Both runs look again after creating: the oldest list of the name wins, and
+    the loser removes its own (still empty), so every contact is dialled once."""
+    fields = settings.list_fields
+    created = await target.create_list(
+        name, external_id_column=fields.external_id_header,
+        phone_column=fields.phone_header, phone_field=fields.phone_field,
+        first_name_column=fields.first_name_header,
+        last_name_column=fields.last_name_header,
+    )
+    winner = await target.find_list(name)
+    if winner is None or winner == created:
+        return created, True
+    log.warning("streamer.list_race_lost", list_name=name, created=created, adopted=winner)
+    try:
+        await target.delete_list(created)
+    except RemoteError as error:  # an empty list left behind is untidy, not wrong
+        log.warning("streamer.list_not_removed", list_id=created, error=str(error))
+    return winner, False

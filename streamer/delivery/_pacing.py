@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import anyio
 from structlog.typing import FilteringBoundLogger
+
+from streamer.errors import HTTPStatusError
+
+T = TypeVar("T")
 
 #: Seconds of recent uploads whose rate the pace starts from after a 429.
 PACE_HORIZON_S = 2.0
@@ -35,10 +40,11 @@ PACE_GROWTH = 1.02
 class AdaptiveLimiter:
     """A capacity limiter whose size follows the server's answers."""
 
-    def __init__(self, start: int, maximum: int, log: FilteringBoundLogger) -> None:
+    def __init__(self, start: int, maximum: int, log: FilteringBoundLogger, *,
+                 calls: str = "uploads") -> None:
         self._limiter = anyio.CapacityLimiter(start)
         self.maximum = maximum
-        self._log = log
+        self._log = log.bind(calls=calls)  # which calls this limiter paces, in its events
         self._successes = 0
         # Bumped at each decrease; a 429 to a request sent before the last decrease says
         # nothing about the new, smaller window, so it must not halve it again.
@@ -59,6 +65,19 @@ class AdaptiveLimiter:
         async with self._limiter:
             await self._wait_for_pace()
             yield self._epoch
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` in a slot, its answer counted: a 429 slows what follows."""
+        async with self.slot() as window:
+            started = time.monotonic()
+            try:
+                result = await call()
+            except HTTPStatusError as error:
+                if error.status == 429:
+                    self.throttled(window)
+                raise
+        self.succeeded(started)
+        return result
 
     async def _wait_for_pace(self) -> None:
         if self.pace is None:

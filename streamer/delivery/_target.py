@@ -6,9 +6,8 @@ The CXone client implements it over HTTP; the tests have one in memory. Nothing 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from streamer.settings import UploadOptions
 
@@ -26,12 +25,30 @@ class JobState:
         return self.is_complete or self.is_cancelled
 
 
+@dataclass(frozen=True, slots=True)
+class RecordsPage:
+    """One page of a list read back, as the service answered it, already parsed.
+
+    ``size`` counts the page's records; ``external_ids`` holds those that carry one.
+    The rest is what the service says of the list as a whole (``None``: not said):
+    its total is a hint for progress, never a bound (a page past the end is empty).
+    """
+
+    size: int
+    external_ids: list[str] = field(default_factory=list)
+    total: int | None = None
+    status: str | None = None
+    valid_records: int | None = None
+    invalid_records: int | None = None
+
+
 class ListTarget(Protocol):
     """A calling-list service. Calls marked "one attempt" leave retrying to the caller
     (the uploader paces and counts them); the others retry by themselves."""
 
     async def find_list(self, name: str) -> int | None:
-        """The id of the list named ``name``, or ``None``."""
+        """The id of the active list named ``name`` (the oldest, when several are), or
+        ``None``. Inactive lists are never found."""
         ...
 
     async def create_list(
@@ -47,24 +64,24 @@ class ListTarget(Protocol):
         """Create a list whose mapping names the upload file's headers; its id."""
         ...
 
+    async def delete_list(self, list_id: int) -> None:
+        """Remove a list (one this run created and lost a race with)."""
+        ...
+
     async def upload(
         self, list_id: int, file_name: str, payload: bytes, options: UploadOptions
     ) -> int:
-        """Submit one upload file (one attempt); the job id."""
+        """Submit one upload file (one attempt); the job id.
+
+        Raises :class:`~streamer.errors.UnreadableAnswer` when the service said yes in a
+        way that cannot be read: the rows may be in the list, and only read-back can tell.
+        """
         ...
 
     async def job(self, job_id: int) -> JobState:
         """One upload job's state (one attempt)."""
         ...
 
-    async def records_page(self, list_id: int, skip: int) -> tuple[int, list[dict[str, Any]]]:
-        """One page of the list's records: (the list's total, the records)."""
-        ...
-
-    async def dnc_groups(self) -> list[dict[str, Any]]:
-        """The tenant's DNC groups."""
-        ...
-
-    def dnc_records(self, group_id: int) -> AsyncIterator[dict[str, Any]]:
-        """Every record of one DNC group."""
+    async def records_page(self, list_id: int, skip: int) -> RecordsPage:
+        """One page of the list's records (one attempt); empty past the end."""
         ...

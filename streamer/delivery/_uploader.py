@@ -3,8 +3,11 @@
 Each upload worker takes whole batches from a shared stream. The POST is limited to
 ``concurrency`` in flight; a failed POST is retried (only that batch) per the retry
 policy; a 202 is followed by polling the job until CXone says it completed or was
-cancelled. Rows of completed jobs go to the journal to await read-back; rows of failed
-batches get their ``failed`` outcome at once.
+cancelled. Job polls have a pace of their own (a 429 on a poll slows the polls, not the
+uploads) and retry until the job's deadline, never merely for a count of tries. Rows of
+completed jobs go to the journal to await read-back; rows of failed batches get their
+``failed`` outcome at once. An upload whose answer cannot be read is *unconfirmed*, like
+a job that never completed: the rows may be in the list, and read-back decides.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
 from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._target import JobState, ListTarget
-from streamer.errors import HTTPStatusError, RemoteError
+from streamer.errors import HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.records import (
     Outcome,
     OutcomeKind,
@@ -37,7 +41,8 @@ class SendResult:
     """How one batch's upload ended.
 
     ``failure`` set: CXone did not take the batch. Otherwise the job completed
-    (``confirmed``) or could not be confirmed in time (only read-back can tell).
+    (``confirmed``) or could not be confirmed (only read-back can tell): its job did not
+    complete in time, or the upload's answer could not be read (no ``job_id``).
     """
 
     job_id: int | None
@@ -65,6 +70,8 @@ class Uploader:
         self._stats = stats
         self._rng = rng or random.Random()
         self.limiter = AdaptiveLimiter(settings.concurrency, settings.max_concurrency, log)
+        self.polls = AdaptiveLimiter(settings.concurrency, settings.max_concurrency, log,
+                                     calls="job polls")
 
     async def work(
         self,
@@ -91,14 +98,22 @@ class Uploader:
                 elif result.confirmed:
                     await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.UPLOADED))
                 else:
-                    await send_outcomes.send(
-                        row_outcomes(batch.rows, OutcomeKind.FAILED, ReasonCode.JOB_TIMEOUT))
+                    unknown = ReasonCode.JOB_TIMEOUT if result.job_id is not None \
+                        else ReasonCode.UPLOAD_UNCONFIRMED
+                    await send_outcomes.send(row_outcomes(
+                        batch.rows, OutcomeKind.FAILED, unknown, result.detail))
 
-    async def send(self, batch: UploadBatch) -> SendResult:
-        """Upload one batch and wait for its job."""
+    async def send(self, batch: UploadBatch, *, wait_until: float | None = None) -> SendResult:
+        """Upload one batch and wait for its job: ``job_timeout`` seconds, or only until
+        ``wait_until`` (``time.monotonic()``) when that comes sooner."""
         self._stats.batches += 1
         try:
             job_id = await self._submit(batch)
+        except UnreadableAnswer as error:
+            self._stats.rows_sent += len(batch.rows)
+            self._log.warning("streamer.upload_unconfirmed", batch=batch.file_name,
+                              rows=len(batch.rows), error=str(error))
+            return SendResult(None, detail=str(error))
         except RemoteError as error:
             self._stats.failed_batches += 1
             status = error.status if isinstance(error, HTTPStatusError) else None
@@ -107,8 +122,11 @@ class Uploader:
             return SendResult(None, ReasonCode.UPLOAD_FAILED, detail=str(error))
         self._stats.rows_sent += len(batch.rows)
         started = time.monotonic()
+        give_up_after = self._settings.job_timeout
+        if wait_until is not None:
+            give_up_after = max(0.0, min(give_up_after, wait_until - started))
         try:
-            state = await self._await_job(job_id)
+            state = await self._await_job(job_id, give_up_after)
         except RemoteError as error:
             self._log.error("streamer.job_unconfirmed", batch=batch.file_name, job_id=job_id,
                             error=str(error))
@@ -166,15 +184,18 @@ class Uploader:
 
         return await retry_call(attempt, self._settings.retry, self._rng, on_retry=note)
 
-    async def _await_job(self, job_id: int) -> JobState | None:
-        """Poll until the job finishes; ``None`` if it does not within ``job_timeout``."""
+    async def _await_job(self, job_id: int, give_up_after: float) -> JobState | None:
+        """Poll until the job finishes; ``None`` if it does not within ``give_up_after``
+        seconds. A poll refused (429, 5xx, no answer) is retried, paced, until then."""
         settings = self._settings
+        deadline = time.monotonic() + give_up_after
 
         async def finished() -> JobState | None:
-            state = await retry_call(lambda: self._target.job(job_id), settings.retry,
-                                     self._rng)
+            state = await retry_call(
+                partial(self.polls.run, partial(self._target.job, job_id)), settings.retry,
+                self._rng, within=max(0.0, deadline - time.monotonic()))
             return state if state.finished else None
 
-        return await poll_until(finished, give_up_after=settings.job_timeout,
+        return await poll_until(finished, give_up_after=give_up_after,
                                 initial=settings.job_poll_initial,
                                 maximum=settings.job_poll_max)

@@ -311,11 +311,19 @@ class Journal:
     def sent_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sent").fetchone()[0])
 
-    def add_listed(self, external_ids: Iterable[str]) -> None:
-        """External ids read back from the list."""
+    def add_listed(self, external_ids: Iterable[str], *, read_from: int) -> None:
+        """External ids read back from the list, and where a read-back that stops here
+        goes on from (every page before ``read_from`` is in): one transaction, so a
+        resumed run never reads a page twice nor skips one."""
         with self._transaction():
             self._db.executemany("INSERT INTO listed VALUES (?)",
                                  ((i,) for i in external_ids))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('read_back_from', ?)",
+                             (str(read_from),))
+
+    def read_back_from(self) -> int:
+        """Where an interrupted read-back of the list goes on from (0: the start)."""
+        return int(self.get("read_back_from") or 0)
 
     def mark_listed(self) -> int:
         """Flag every sent row found in the ids read back, and forget those ids (a later
@@ -325,6 +333,7 @@ class Journal:
                 "UPDATE sent SET listed = 1 WHERE listed = 0 AND external_id IN "
                 "(SELECT external_id FROM listed)")
             self._db.execute("DELETE FROM listed")
+            self._db.execute("DELETE FROM meta WHERE key = 'read_back_from'")
         return int(self._db.execute("SELECT count(*) FROM sent WHERE listed = 0").fetchone()[0])
 
     def missing(self, chunk: int) -> Iterator[list[Row]]:
