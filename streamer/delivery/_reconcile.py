@@ -48,9 +48,11 @@ from streamer.settings import Settings
 from streamer.upload_format import render_csv
 
 _EXAMPLES = 10  # missing rows named in the audit, for a search in CXone
-#: Ids go to the journal a few thousand at a time: one transaction per 100-record page
-#: would cost more than the page.
+#: Ids go to the journal a few thousand at a time (one transaction per 100-record page
+#: would cost more than the page), or after a second when pages come slowly, so a kill
+#: costs a resumed read-back at most that much.
 _LISTED_PER_WRITE = 5_000
+_LISTED_EVERY_S = 1.0
 
 OutcomeSink = Callable[[list[Outcome]], Awaitable[None]]
 
@@ -95,16 +97,17 @@ class Reconciler:
         listed = list(first.external_ids)
         seen = {_page_key(first): start}
         failure: RemoteError | None = None
+        written = time.monotonic()
 
         def keep(skip: int, page: RecordsPage) -> None:
-            nonlocal read_from, listed
+            nonlocal read_from, listed, written
             done.add(skip)
             while read_from in done:
                 read_from += step
             listed += page.external_ids
-            if len(listed) >= _LISTED_PER_WRITE:
+            if len(listed) >= _LISTED_PER_WRITE or time.monotonic() - written >= _LISTED_EVERY_S:
                 journal.add_listed(listed, read_from=read_from)
-                listed = []
+                listed, written = [], time.monotonic()
 
         async def reader() -> None:
             nonlocal next_skip, end, failure
