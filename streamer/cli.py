@@ -322,6 +322,10 @@ async def _upload(args: argparse.Namespace) -> int:
     if show:
         sys.stderr.write(progress_line(progress) + "\n")
     print(summary_line(report))
+    if incomplete := report.verification.get("incomplete"):
+        print(f"streamer: reading the list back could not finish ({incomplete}); the rows "
+              "it could not check are failed as verify_incomplete and may well be in the "
+              "list: check them in CXone, or upload failed.csv again later", file=sys.stderr)
     return EXIT_FAILED_ROWS if report.failed or not report.balanced else EXIT_OK
 
 

@@ -18,6 +18,9 @@ No message ever carries a credential or a token.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class StreamerError(Exception):
     """Base class of every error streamer raises."""
@@ -72,3 +75,25 @@ class UnreadableAnswer(RemoteError):
     Never retried: the request may have done its work. An upload answered so is
     *unconfirmed*, and settled by reading the list back.
     """
+
+
+@contextmanager
+def one_error_alone() -> Iterator[None]:
+    """Inside, a task group's failure that is one :class:`StreamerError` is raised as that
+    error alone: a caller of ``streamer.run`` catches what the docs name, not a group.
+    Anything else (several errors, a bug) stays the group it is."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if len(leaves) == 1 and isinstance(leaves[0], StreamerError):
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error

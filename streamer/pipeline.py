@@ -30,7 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
 from streamer.cxone import CXoneClient, connect
-from streamer.errors import Interrupted
+from streamer.errors import Interrupted, one_error_alone
 from streamer.input import CsvSource
 from streamer.records import Outcome, Progress, RowBatch, UploadBatch, UploadStats
 from streamer.run import (
@@ -67,6 +67,7 @@ class _Run:
         self._sink = sink
         make_out_dir(self.out_dir)
         async with AsyncExitStack() as stack:
+            stack.enter_context(one_error_alone())
             stack.enter_context(cleaning.rarer_collections())
             await self.prepare(stack)
             send, receive = anyio.create_memory_object_stream[list[Outcome]](

@@ -16,7 +16,8 @@ def settings_for(sandbox: Sandbox | None, out: Path, **overrides: object) -> Set
     values: dict[str, object] = {
         "out_dir": out,
         "credentials": sandbox.credentials if sandbox is not None else None,
-        "retry": RetryPolicy(attempts=8, wait_initial=0.01, wait_max=0.05, timeout=10),
+        "retry": RetryPolicy(attempts=8, wait_initial=0.01, wait_max=0.05, timeout=10,
+                             give_up_after=10),
         "job_poll_initial": 0.01,
         "job_poll_max": 0.05,
     }

@@ -43,8 +43,8 @@ async def assert_exact(sandbox: Sandbox, out: Path) -> None:
 @pytest.mark.timeout(300)
 async def test_a_throttled_slow_tenant_still_gets_every_row_once(tmp_path: Path) -> None:
     path = tmp_path / "contacts.csv"
-    subprocess.run([sys.executable, str(EXAMPLES / "make_contacts.py"), str(path),
-                    "--rows", "12000", "--seed", "3"], check=True)
+    await anyio.run_process([sys.executable, str(EXAMPLES / "make_contacts.py"), str(path),
+                             "--rows", "12000", "--seed", "3"])
     config = SandboxConfig(rate_limit=2, latency_ms=100, job_delay_ms=1500)
     async with Sandbox(config) as sandbox:
         run = upload(path, tmp_path / "out", sandbox)
