@@ -2,16 +2,18 @@
 
 It checks requests as CXone would and keeps what they store (:mod:`._sandbox_lists`,
 :mod:`._sandbox_dnc`); tests, benchmarks and the README demo use it. It can misbehave on
-purpose (rate limits, server errors, slow jobs: :mod:`._sandbox_faults`). Sign-in is
-:mod:`._sandbox_auth`'s.
+purpose (rate limits, server errors, slow jobs: :mod:`._sandbox_faults`). Sign-in, and
+the check of every API call's token before any fault, is :mod:`._sandbox_auth`'s.
 
-It serves the routes of :mod:`streamer.cxone._routes`. Introspection without auth:
+It serves the routes of :mod:`streamer.cxone._routes`, the API root in any case
+(``/incontactapi/`` too), as CXone's IIS servers do. Introspection without auth:
 ``GET /sandbox/stats`` and ``GET /sandbox/lists/{id}/records``.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 from types import TracebackType
 from typing import Any
@@ -21,11 +23,15 @@ from aiohttp import web
 from streamer.credentials import Credentials, Secret
 from streamer.cxone import _routes as routes
 from streamer.cxone._sandbox_auth import Auth
-from streamer.cxone._sandbox_config import Handler, SandboxConfig
+from streamer.cxone._sandbox_config import Handler, SandboxConfig, not_found
 from streamer.cxone._sandbox_dnc import DncGroups
 from streamer.cxone._sandbox_faults import Faults
-from streamer.cxone._sandbox_lists import CallingList, CallingLists
+from streamer.cxone._sandbox_lists import LIST_STATUSES, CallingList, CallingLists
 from streamer.limits import MAX_FILE_BYTES
+
+#: The API root as a router pattern matching it in any case; named in stats as written.
+_API_ROOT_PARAMETER = "{apiRoot}"
+_API_ROOT_ANY_CASE = "/{apiRoot:(?i:" + re.escape(routes.API_ROOT.lstrip("/")) + ")}"
 
 
 class Sandbox:
@@ -49,12 +55,16 @@ class Sandbox:
     # -- serving ------------------------------------------------------------------------
 
     def _make_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._count, self._settle, self._faults.middleware],
-                              client_max_size=2 * MAX_FILE_BYTES)
+        app = web.Application(
+            # Outermost first: a request without a valid token is refused before any fault.
+            middlewares=[self._count, self._settle, self._auth.middleware,
+                         self._faults.middleware],
+            client_max_size=2 * MAX_FILE_BYTES)
         auth, lists, add = self._auth, self._calling, app.router.add_route
 
         def api(method: str, route: str, handler: Handler) -> None:
-            add(method, routes.server_pattern(routes.API_BASE + route), auth.authed(handler))
+            pattern = routes.server_pattern(routes.API_BASE + route)
+            add(method, _API_ROOT_ANY_CASE + pattern.removeprefix(routes.API_ROOT), handler)
 
         add("GET", routes.OPENID_CONFIGURATION, auth.openid_configuration)
         add("POST", routes.SANDBOX_TOKEN, auth.password_token)
@@ -121,7 +131,9 @@ class Sandbox:
     @web.middleware
     async def _count(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route.resource
-        name = f"{request.method} {route.canonical if route else request.path}"
+        path = request.path if route is None else route.canonical.replace(
+            _API_ROOT_PARAMETER, routes.API_ROOT.lstrip("/"), 1)
+        name = f"{request.method} {path}"
         try:
             response = await handler(request)
         except web.HTTPException as error:
@@ -136,7 +148,36 @@ class Sandbox:
         self._calling.settle_jobs()
         return await handler(request)
 
-    # -- do-not-call groups -------------------------------------------------------------
+    # -- setting the scene (for tests) ----------------------------------------------------
+
+    def add_list(
+        self,
+        name: str,
+        *,
+        external_id_column: str = "ExternalId",
+        phone_column: str = "PhoneNumber",
+        first_name_column: str | None = None,
+        last_name_column: str | None = None,
+        status: str = "Active",
+    ) -> int:
+        """A new, empty calling list, as ``POST /lists/call-lists`` makes one; its id."""
+        columns = {"externalId": external_id_column, "phoneNumber": phone_column}
+        if first_name_column:
+            columns["firstName"] = first_name_column
+        if last_name_column:
+            columns["lastName"] = last_name_column
+        list_id = self._calling.add(name, columns)
+        self.set_list_status(list_id, status)
+        return list_id
+
+    def set_list_status(self, list_id: int, status: str) -> None:
+        """Make a list ``Active`` or ``Inactive`` (as an admin would in CXone's UI).
+
+        An inactive list still takes uploads: what CXone does then is not known.
+        """
+        if status not in LIST_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(LIST_STATUSES)}, not {status!r}")
+        self._lists[list_id].status = status
 
     def add_dnc_group(self, name: str) -> int:
         """A new, empty DNC group (CXone's API has no call for this; the admin UI does)."""
@@ -191,7 +232,6 @@ class Sandbox:
     async def _stored_records(self, request: web.Request) -> web.Response:
         calling_list = self._lists.get(int(request.match_info["listId"]))
         if calling_list is None:
-            raise web.HTTPNotFound(text='{"error": "no such list"}',
-                                   content_type="application/json")
+            raise not_found("no such list")
         return web.json_response({"listId": calling_list.list_id,
                                   "records": list(calling_list.records.values())})

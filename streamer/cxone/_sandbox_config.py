@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
+from streamer.cxone._routes import API_ROOT
 from streamer.limits import MAX_FILE_BYTES, MAX_PAGE_SIZE, MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxConfig:
@@ -52,9 +53,30 @@ class SandboxConfig:
     max_record_chars: int = MAX_RECORD_CHARS
 
 
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` is under the API root, in any case (as IIS compares paths)."""
+    return path.lower().startswith(API_ROOT.lower() + "/")
+
+
 def problem(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"error": message, "message": message}, status=status,
-                             headers=headers or None)
+    """An API error: ``{"error", "message"}``."""
+    return web.Response(text=_problem_text(message), status=status,
+                        content_type="application/json", headers=headers or None)
+
+
+def _problem_text(message: str) -> str:
+    return json.dumps({"error": message, "message": message})
+
+
+def not_found(message: str) -> web.HTTPNotFound:
+    """An API 404 to raise, its body as :func:`problem`'s."""
+    return web.HTTPNotFound(text=_problem_text(message), content_type="application/json")
+
+
+def auth_problem(status: int, error: str, description: str) -> web.Response:
+    """A sign-in error in the auth spec's schema: ``{"error", "errorDescription"}``."""
+    return web.json_response({"error": error, "errorDescription": description},
+                             status=status)
 
 
 def paging(request: web.Request) -> tuple[int, int]:
@@ -63,6 +85,6 @@ def paging(request: web.Request) -> tuple[int, int]:
         skip = max(0, int(request.query.get("skip", "0")))
         top = int(request.query.get("top", "50"))
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "skip and top must be integers"}',
+        raise web.HTTPBadRequest(text=_problem_text("skip and top must be integers"),
                                  content_type="application/json") from None
     return skip, min(max(top, 1), MAX_PAGE_SIZE)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
-from streamer.cxone._sandbox_config import SandboxConfig, paging, problem
+from streamer.cxone._sandbox_config import SandboxConfig, not_found, paging, problem
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class DncGroups:
     """The groups a sandbox serves, loaded from ``config.dnc_groups``' files."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
         self._groups: dict[int, _DncGroup] = {}
         for name, path in config.dnc_groups:
             group_id = self.add(name)
@@ -38,8 +40,7 @@ class DncGroups:
     def _group(self, request: web.Request) -> _DncGroup:
         group = self._groups.get(int(request.match_info["groupId"]))
         if group is None:
-            raise web.HTTPNotFound(text='{"error": "no such DNC group"}',
-                                   content_type="application/json")
+            raise not_found("no such DNC group")
         return group
 
     async def get_groups(self, request: web.Request) -> web.Response:
@@ -58,16 +59,35 @@ class DncGroups:
         }})
 
     async def add_records(self, request: web.Request) -> web.Response:
+        """Adds each entry with a ``phoneNumber``; answers per record, as
+        ``{resultSet: {errorCount, recordResults}}``."""
         group = self._group(request)
         try:
             entries = (await request.json())["dncGroupRecords"]
-            added = [{"phoneNumber": str(e["phoneNumber"]), "expiredDate": e.get("expiredDate")}
-                     for e in entries]
         except (ValueError, KeyError, TypeError):
             return problem(400, "dncGroupRecords must list phoneNumber entries")
-        group.records.extend(added)
-        return web.json_response({
-            "successfulRecords": [{"phoneNumber": a["phoneNumber"], "resultCode": "Success"}
-                                  for a in added],
-            "failedRecords": [],
-        })
+        if not isinstance(entries, list):
+            return problem(400, "dncGroupRecords must list phoneNumber entries")
+        results: list[dict[str, Any]] = []
+        for entry in entries:
+            number = _number(entry)
+            if number is None:
+                results.append({"phoneNumber": None, "success": False,
+                                "errorMessage": "the record has no phoneNumber"})
+                continue
+            group.records.append({"phoneNumber": number,
+                                  "expiredDate": entry.get("expiredDate")})
+            results.append({"phoneNumber": number, "success": True, "errorMessage": None})
+        errors = sum(1 for result in results if not result["success"])
+        return web.json_response({"resultSet": {"errorCount": errors,
+                                                "recordResults": results}})
+
+
+def _number(entry: object) -> str | None:
+    """The number of one posted DNC entry (the spec types it a number), or None."""
+    if not isinstance(entry, dict):
+        return None
+    value = entry.get("phoneNumber")
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        return None
+    return str(value).strip()

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from streamer.cxone._routes import API_ROOT
-from streamer.cxone._sandbox_config import Handler, SandboxConfig, problem
+from streamer.cxone._sandbox_config import Handler, SandboxConfig, is_api_path, problem
 
 
 @dataclass(slots=True)
@@ -32,7 +31,7 @@ class Faults:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Faults apply to the API only, never to discovery or introspection."""
-        if not request.path.startswith(API_ROOT + "/"):
+        if not is_api_path(request.path):
             return await handler(request)
         c, rng = self.config, self._rng
         if c.latency_ms > 0:

@@ -20,10 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from streamer.cxone._sandbox_config import SandboxConfig, paging, problem
+from streamer.cxone._sandbox_config import SandboxConfig, not_found, paging, problem
 from streamer.upload_format import record_chars
 
 _UPLOAD_REQUIRED = ("listFile", "forceOverwrite", "expirationDate", "startSkill", "sendEmail")
+#: The statuses a calling list can have.
+LIST_STATUSES = ("Active", "Inactive")
 
 
 @dataclass(slots=True)
@@ -32,6 +34,8 @@ class CallingList:
     name: str
     columns: dict[str, str]  # system field (camelCase) -> CSV header
     created: str
+    status: str = "Active"
+    #: Records as stored, their field names camelCase (``externalId``, ``phoneNumber``).
     records: dict[str, dict[str, str]] = field(default_factory=dict)
     #: External ids in the order first stored: a page is a slice of this, not a copy of
     #: every record (reading a million-record list back page by page stays linear).
@@ -85,7 +89,8 @@ class CallingLists:
 
     def _summary(self, calling_list: CallingList) -> dict[str, Any]:
         return {
-            "listId": calling_list.list_id, "listName": calling_list.name, "status": "Active",
+            "listId": calling_list.list_id, "listName": calling_list.name,
+            "status": calling_list.status,
             "totalRecords": len(calling_list.records) + calling_list.invalid_records,
             "validRecords": len(calling_list.records),
             "invalidRecords": calling_list.invalid_records, "finalizedRecords": 0,
@@ -118,8 +123,7 @@ class CallingLists:
     def _find(self, request: web.Request) -> CallingList:
         calling_list = self.lists.get(int(request.match_info["listId"]))
         if calling_list is None:
-            raise web.HTTPNotFound(text='{"error": "no such list"}',
-                                   content_type="application/json")
+            raise not_found("no such list")
         return calling_list
 
     async def get_list(self, request: web.Request) -> web.Response:
