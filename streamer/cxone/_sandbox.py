@@ -2,7 +2,8 @@
 
 It checks requests as CXone would and keeps what they store (:mod:`._sandbox_lists`,
 :mod:`._sandbox_dnc`); tests, benchmarks and the README demo use it. It can misbehave on
-purpose (rate limits, server errors, slow jobs: :mod:`._sandbox_faults`). Sign-in, and
+purpose (rate limits, server errors, slow jobs: :mod:`._sandbox_faults`) and play each
+of the API's unknowns either way (:class:`SandboxConfig`'s last fields). Sign-in, and
 the check of every API call's token before any fault, is :mod:`._sandbox_auth`'s.
 
 It serves the routes of :mod:`streamer.cxone._routes`, the API root in any case
@@ -55,10 +56,11 @@ class Sandbox:
     # -- serving ------------------------------------------------------------------------
 
     def _make_app(self) -> web.Application:
+        faults = self._faults
         app = web.Application(
             # Outermost first: a request without a valid token is refused before any fault.
-            middlewares=[self._count, self._settle, self._auth.middleware,
-                         self._faults.middleware],
+            middlewares=[self._count, self._settle, faults.echo, self._auth.middleware,
+                         faults.middleware],
             client_max_size=2 * MAX_FILE_BYTES)
         auth, lists, add = self._auth, self._calling, app.router.add_route
 

@@ -91,7 +91,7 @@ class Auth:
                                 "accessKeyId and accessKeySecret are required")
         if (key_id, key_secret) != (self.config.access_key_id, self.config.access_key_secret):
             return auth_problem(401, "invalid_grant", "the access key is not valid")
-        return self._issue_token(request, id_token=True)
+        return self._issue_token(request, id_token=self.config.id_token)
 
     def _issue_token(self, request: web.Request, *, id_token: bool) -> web.Response:
         c = self.config

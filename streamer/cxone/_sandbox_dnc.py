@@ -7,13 +7,20 @@ from typing import Any
 
 from aiohttp import web
 
-from streamer.cxone._sandbox_config import SandboxConfig, not_found, paging, problem
+from streamer.cxone._sandbox_config import (
+    SandboxConfig,
+    collection,
+    not_found,
+    paging,
+    problem,
+)
 
 
 @dataclass(slots=True)
 class _DncGroup:
     group_id: int
     name: str
+    #: ``{"phoneNumber", "expiredDate"}`` each, whatever the field is called on the wire.
     records: list[dict[str, str | None]] = field(default_factory=list)
 
 
@@ -47,20 +54,21 @@ class DncGroups:
         groups = [{"dncGroupId": g.group_id, "dncGroupName": g.name,
                    "dncGroupDescription": "", "recordCount": len(g.records), "isActive": True}
                   for g in self._groups.values()]
-        return web.json_response({"resultSet": {"totalGroups": len(groups),
-                                                "dncGroups": groups}})
+        return collection(self.config, {"resultSet": {"totalGroups": len(groups),
+                                                      "dncGroups": groups}}, groups)
 
     async def get_records(self, request: web.Request) -> web.Response:
         group = self._group(request)
         skip, top = paging(request)
-        return web.json_response({"resultSet": {
-            "totalRecords": len(group.records),
-            "dncRecords": group.records[skip : skip + top],
-        }})
+        phone = self.config.dnc_phone_field
+        page = [{phone: r["phoneNumber"], "expiredDate": r["expiredDate"]}
+                for r in group.records[skip : skip + top]]
+        return collection(self.config, {"resultSet": {
+            "totalRecords": len(group.records), "dncRecords": page}}, page)
 
     async def add_records(self, request: web.Request) -> web.Response:
-        """Adds each entry with a ``phoneNumber``; answers per record, as
-        ``{resultSet: {errorCount, recordResults}}``."""
+        """Adds each entry with a number (``phoneNumber``, or the configured field);
+        answers per record, as ``{resultSet: {errorCount, recordResults}}``."""
         group = self._group(request)
         try:
             entries = (await request.json())["dncGroupRecords"]
@@ -70,7 +78,7 @@ class DncGroups:
             return problem(400, "dncGroupRecords must list phoneNumber entries")
         results: list[dict[str, Any]] = []
         for entry in entries:
-            number = _number(entry)
+            number = _number(entry, self.config.dnc_phone_field)
             if number is None:
                 results.append({"phoneNumber": None, "success": False,
                                 "errorMessage": "the record has no phoneNumber"})
@@ -83,11 +91,11 @@ class DncGroups:
                                                 "recordResults": results}})
 
 
-def _number(entry: object) -> str | None:
+def _number(entry: object, field_name: str) -> str | None:
     """The number of one posted DNC entry (the spec types it a number), or None."""
     if not isinstance(entry, dict):
         return None
-    value = entry.get("phoneNumber")
+    value = entry.get("phoneNumber", entry.get(field_name))
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         return None
     return str(value).strip()

@@ -13,14 +13,22 @@ import binascii
 import csv
 import io
 import random
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from streamer.cxone._sandbox_config import SandboxConfig, not_found, paging, problem
+from streamer.cxone._sandbox_config import (
+    SandboxConfig,
+    collection,
+    not_found,
+    paging,
+    problem,
+)
 from streamer.upload_format import record_chars
 
 _UPLOAD_REQUIRED = ("listFile", "forceOverwrite", "expirationDate", "startSkill", "sendEmail")
@@ -66,12 +74,22 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _spelling(style: str) -> Callable[[str], str] | None:
+    """How a camelCase field name is spelled in read-back records; None: as it is."""
+    if style == "pascal":
+        return lambda name: name[:1].upper() + name[1:]
+    if style == "snake":
+        return lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return None
+
+
 class CallingLists:
     """The lists, their records and the upload jobs, with their request handlers."""
 
     def __init__(self, config: SandboxConfig, rng: random.Random) -> None:
         self.config = config
         self._rng = rng
+        self._spell = _spelling(config.record_keys)
         self.lists: dict[int, CallingList] = {}
         self.jobs: dict[int, _Job] = {}
         self._next_list_id = 1001
@@ -100,7 +118,8 @@ class CallingLists:
     async def get_lists(self, request: web.Request) -> web.Response:
         skip, top = paging(request)
         page = [self._summary(cl) for cl in list(self.lists.values())[skip : skip + top]]
-        return web.json_response({"totalRecords": len(self.lists), "callingLists": page})
+        return collection(self.config, {"totalRecords": len(self.lists), "callingLists": page},
+                          page)
 
     async def create_list(self, request: web.Request) -> web.Response:
         query = request.query
@@ -129,11 +148,15 @@ class CallingLists:
     async def get_list(self, request: web.Request) -> web.Response:
         calling_list = self._find(request)
         result = self._summary(calling_list)
-        if request.query.get("includeRecords", "").lower() == "true":
-            skip, top = paging(request)
-            stored = calling_list.records
-            result["contactRecords"] = [stored[i] for i in calling_list.order[skip : skip + top]]
-        return web.json_response({"resultSet": result})
+        if request.query.get("includeRecords", "").lower() != "true":
+            return web.json_response({"resultSet": result})
+        skip, top = paging(request)
+        stored, spell = calling_list.records, self._spell
+        page = [stored[i] for i in calling_list.order[skip : skip + top]]
+        if spell is not None:
+            page = [{spell(k): v for k, v in record.items()} for record in page]
+        result["contactRecords"] = page
+        return collection(self.config, {"resultSet": result}, page)
 
     async def delete_list(self, request: web.Request) -> web.Response:
         calling_list = self._find(request)
@@ -237,7 +260,7 @@ class CallingLists:
     async def get_jobs(self, request: web.Request) -> web.Response:
         skip, top = paging(request)
         page = [self._job_json(job) for job in list(self.jobs.values())[skip : skip + top]]
-        return web.json_response({
+        return collection(self.config, {
             "businessUnitId": 4_000_001, "lastPollTime": now_iso(),
             "totalRecords": len(self.jobs), "uploadJobs": page,
-        })
+        }, page)
