@@ -20,6 +20,7 @@ import anyio
 
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox, SandboxConfig
+from streamer.cxone._sandbox_config import RECORD_KEYS
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
 from streamer.pipeline import run
 from streamer.records import Progress
@@ -201,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         default = _default(SandboxConfig, name)
         sandbox.add_argument(f"--{name.replace('_', '-')}", type=kind, metavar=metavar,
                              default=default, help=f"{what} (default: {default:g})")
+    sandbox.add_argument("--record-keys", choices=RECORD_KEYS,
+                         **_option(SandboxConfig, "record_keys"))
+    sandbox.add_argument("--dnc-phone-field", metavar="NAME",
+                         **_option(SandboxConfig, "dnc_phone_field"))
+    for flag, name, action in (("--empty-204", "empty_204", "store_true"),
+                               ("--no-id-token", "id_token", "store_false"),
+                               ("--echo-credentials", "echo_credentials", "store_true")):
+        sandbox.add_argument(flag, dest=name, action=action, help=_help(SandboxConfig, name))
     sandbox.add_argument("--dnc-group-file", action="append", default=[], metavar="NAME=FILE",
                          help="serve a DNC group NAME with the numbers in FILE (one per line, "
                          "optionally ,YYYY-MM-DD expiry); repeatable")
@@ -342,10 +351,8 @@ async def _report(args: argparse.Namespace) -> int:
 
 
 async def _sandbox(args: argparse.Namespace) -> int:
-    chosen = ("client_id", "client_secret", "access_key_id", "access_key_secret", "seed",
-              *(name for name, *_ in _SANDBOX_FAULTS))
     config = SandboxConfig(
-        **{name: getattr(args, name) for name in chosen},
+        **{f.name: getattr(args, f.name) for f in fields(SandboxConfig) if f.name in args},
         dnc_groups=tuple(_dnc_group_file(spec) for spec in args.dnc_group_file),
     )
     sandbox = Sandbox(config)

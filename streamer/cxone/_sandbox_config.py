@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
+from streamer.cxone._routes import API_ROOT
 from streamer.limits import MAX_FILE_BYTES, MAX_PAGE_SIZE, MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
 
+T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: How read-back records may spell their field names (``externalId`` as written below).
+RECORD_KEYS = ("camel", "pascal", "snake")
+
+
+def _switch(default: T, help: str) -> T:
+    """A switch with its help beside it, for the ``sandbox`` command's flags."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,11 +62,56 @@ class SandboxConfig:
     max_records_per_file: int = MAX_RECORDS_PER_FILE
     max_file_bytes: int = MAX_FILE_BYTES
     max_record_chars: int = MAX_RECORD_CHARS
+    # -- the API's unknowns, played one way or the other (help: the CLI's) -------------
+    record_keys: str = _switch(
+        "camel", "field names of records read back: camel (externalId, phoneNumber, "
+        "firstName, lastName), pascal (ExternalId, ...) or snake (external_id, ...) "
+        "(default: {default})")
+    empty_204: bool = _switch(
+        False, "empty collections (a page past the end, no lists, no jobs, no DNC groups "
+        "or records) answer 204 No Content, with no body")
+    dnc_phone_field: str = _switch(
+        "phoneNumber", "the number's field in DNC records read back (adds take it or "
+        "phoneNumber) (default: {default})")
+    id_token: bool = _switch(
+        True, "whether the access-key token route's answer has an id_token (off: only "
+        "access_token, as its spec documents; a JWT whose claims name the tenant too)")
+    echo_credentials: bool = _switch(
+        False, "a fault: error answers echo the request's Authorization header and, on "
+        "the token routes, the posted form or JSON (secrets too) in their text")
+
+    def __post_init__(self) -> None:
+        if self.record_keys not in RECORD_KEYS:
+            raise ValueError(f"record_keys must be one of {', '.join(RECORD_KEYS)}, "
+                             f"not {self.record_keys!r}")
+        if not self.dnc_phone_field:
+            raise ValueError("dnc_phone_field must name a field")
+
+
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` is under the API root, in any case (as IIS compares paths)."""
+    return path.lower().startswith(API_ROOT.lower() + "/")
 
 
 def problem(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"error": message, "message": message}, status=status,
-                             headers=headers or None)
+    """An API error: ``{"error", "message"}``."""
+    return web.Response(text=_problem_text(message), status=status,
+                        content_type="application/json", headers=headers or None)
+
+
+def _problem_text(message: str) -> str:
+    return json.dumps({"error": message, "message": message})
+
+
+def not_found(message: str) -> web.HTTPNotFound:
+    """An API 404 to raise, its body as :func:`problem`'s."""
+    return web.HTTPNotFound(text=_problem_text(message), content_type="application/json")
+
+
+def auth_problem(status: int, error: str, description: str) -> web.Response:
+    """A sign-in error in the auth spec's schema: ``{"error", "errorDescription"}``."""
+    return web.json_response({"error": error, "errorDescription": description},
+                             status=status)
 
 
 def paging(request: web.Request) -> tuple[int, int]:
@@ -63,6 +120,14 @@ def paging(request: web.Request) -> tuple[int, int]:
         skip = max(0, int(request.query.get("skip", "0")))
         top = int(request.query.get("top", "50"))
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "skip and top must be integers"}',
+        raise web.HTTPBadRequest(text=_problem_text("skip and top must be integers"),
                                  content_type="application/json") from None
     return skip, min(max(top, 1), MAX_PAGE_SIZE)
+
+
+def collection(config: SandboxConfig, body: object, items: Sequence[object]) -> web.Response:
+    """A page of a collection: ``body`` as JSON, or ``204`` when ``items`` is empty and
+    the sandbox plays empty collections that way."""
+    if config.empty_204 and not items:
+        return web.Response(status=204)
+    return web.json_response(body)

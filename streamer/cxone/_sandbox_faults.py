@@ -1,17 +1,21 @@
 """The sandbox's faults, on the API only: rate limits, 429s, server errors, dropped
-connections and slow answers, each drawn from the sandbox's seeded random numbers."""
+connections and slow answers, each drawn from the sandbox's seeded random numbers; and
+error answers that echo the request's credentials, everywhere but introspection."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from streamer.cxone._routes import API_ROOT
-from streamer.cxone._sandbox_config import Handler, SandboxConfig, problem
+from streamer.cxone._routes import ACCESS_KEY_TOKEN, SANDBOX_TOKEN
+from streamer.cxone._sandbox_config import Handler, SandboxConfig, is_api_path, problem
+
+_TOKEN_ROUTES = (SANDBOX_TOKEN, ACCESS_KEY_TOKEN)
 
 
 @dataclass(slots=True)
@@ -32,7 +36,7 @@ class Faults:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Faults apply to the API only, never to discovery or introspection."""
-        if not request.path.startswith(API_ROOT + "/"):
+        if not is_api_path(request.path):
             return await handler(request)
         c, rng = self.config, self._rng
         if c.latency_ms > 0:
@@ -60,6 +64,40 @@ class Faults:
             await handler(request)
             return self._reset(request)
         return await handler(request)
+
+    @web.middleware
+    async def echo(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """With ``echo_credentials``, an error answer's text fields end with the request's
+        Authorization header and, on the token routes, what was posted (secrets too)."""
+        if not self.config.echo_credentials or request.path.startswith("/sandbox/"):
+            return await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            response = web.Response(status=error.status, text=error.text,
+                                    content_type="application/json")
+        if response.status < 400 or not isinstance(response, web.Response) or (
+                request.transport is None or request.transport.is_closing()):
+            return response
+        echoed = f"Authorization: {request.headers.get('Authorization', '')}"
+        if request.path in _TOKEN_ROUTES and request.body_exists:
+            if request.content_type == "application/x-www-form-urlencoded":
+                form = await request.post()
+                echoed += "; form: " + "&".join(
+                    f"{k}={v}" for k, v in form.items() if isinstance(v, str))
+            else:
+                echoed += "; body: " + await request.text()
+        try:
+            body = json.loads(response.text or "")
+        except ValueError:
+            body = response.text
+        if not isinstance(body, dict):
+            body = {"error": str(body)}
+        response.text = json.dumps({key: f"{value} ({echoed})" if isinstance(value, str)
+                                    else value for key, value in body.items()})
+        return response
 
     def _reset(self, request: web.Request) -> web.StreamResponse:
         """Drop the connection without an answer, as a flaky network does."""
