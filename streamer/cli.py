@@ -10,17 +10,17 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import Field, fields, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import anyio
 
+from streamer._cli_options import count, help_of, option, positive_int
+from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
-from streamer.cxone import Sandbox, SandboxConfig
-from streamer.cxone._sandbox_config import RECORD_KEYS
+from streamer.cxone import Sandbox
 from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
 from streamer.pipeline import run
 from streamer.records import Progress
@@ -38,63 +38,7 @@ from streamer.settings import (
 EXIT_OK, EXIT_FAILED_ROWS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
-    return value
-
-
 S = Settings
-
-
-#: The sandbox's faults on the command line: (setting, type, metavar, help).
-_SANDBOX_FAULTS: tuple[tuple[str, Callable[[str], float], str, str], ...] = (
-    ("token_ttl", float, "S", "access token lifetime in seconds"),
-    ("rate_limit", float, "N", "API requests per second per token and endpoint before "
-     "429s; 0 = no limit"),
-    ("throttle_rate", _share, "P", "share of API requests answered 429 whatever the rate, "
-     "half with Retry-After"),
-    ("error_rate", _share, "P", "share of API requests answered 500 or 503"),
-    ("reset_rate", _share, "P", "share of API requests whose connection is dropped"),
-    ("latency_ms", float, "MS", "added to each API answer, give or take half"),
-    ("job_delay_ms", float, "MS", "delay before an upload job completes"),
-    ("cancel_rate", _share, "P", "share of upload jobs that end cancelled"),
-    ("lose_rate", _share, "P", "share of records a completed job silently drops"),
-)
-
-
-def _field(owner: type, name: str) -> Field[Any]:
-    return next(f for f in fields(owner) if f.name == name)
-
-
-def _default(owner: type, name: str) -> Any:
-    return _field(owner, name).default
-
-
-def _help(owner: type, name: str) -> str:
-    """A setting's help, as written beside its default in :mod:`streamer.settings`."""
-    found = _field(owner, name)
-    return str(found.metadata["help"]).format(default=found.default)
-
-
-def _option(owner: type, name: str) -> dict[str, Any]:
-    """argparse's ``default`` and ``help`` for an option that sets ``name`` as it is."""
-    return {"default": _default(owner, name), "help": _help(owner, name)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,14 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
     upload.add_argument("file", type=Path, help="the contacts CSV")
-    upload.add_argument("--out", type=Path, metavar="DIR", **_option(S, "out_dir"))
+    upload.add_argument("--out", type=Path, metavar="DIR", **option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
-    target.add_argument("--list", dest="list_name", metavar="NAME", **_option(S, "list_name"))
-    target.add_argument("--list-id", type=_positive_int, metavar="N", **_option(S, "list_id"))
-    upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], **_option(S, "delimiter"))
-    upload.add_argument("--encoding", metavar="NAME", **_option(S, "encoding"))
-    upload.add_argument("--no-header", action="store_true", help=_help(S, "has_header"))
-    upload.add_argument("--columns", metavar="A,B,C", help=_help(S, "column_names"))
+    target.add_argument("--list", dest="list_name", metavar="NAME", **option(S, "list_name"))
+    target.add_argument("--list-id", type=positive_int, metavar="N", **option(S, "list_id"))
+    upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], **option(S, "delimiter"))
+    upload.add_argument("--encoding", metavar="NAME", **option(S, "encoding"))
+    upload.add_argument("--no-header", action="store_true", help=help_of(S, "has_header"))
+    upload.add_argument("--columns", metavar="A,B,C", help=help_of(S, "column_names"))
     columns = upload.add_argument_group(
         "columns", "Which header holds each field. By default a usual spelling is recognised, "
         "ignoring case, spaces and punctuation (e.g. phone, Phone Number, mobile, telephone; "
@@ -130,52 +74,52 @@ def build_parser() -> argparse.ArgumentParser:
                        ("external-id", "external id; without one, ids are derived from "
                                        "the phone number")):
         columns.add_argument(f"--{name}-column", metavar="NAME", help=f"column of the {what}")
-    upload.add_argument("--default-region", metavar="CC", **_option(S, "default_region"))
+    upload.add_argument("--default-region", metavar="CC", **option(S, "default_region"))
     rules = upload.add_argument_group("campaign rules")
     rules.add_argument("--invalid-email", choices=INVALID_EMAIL_ACTIONS,
-                       **_option(S, "invalid_email"))
-    rules.add_argument("--required-columns", metavar="A,B", help=_help(S, "required_columns"))
-    rules.add_argument("--allowed-countries", metavar="US,CA", help=_help(S, "allowed_countries"))
-    rules.add_argument("--dnc", type=Path, metavar="FILE", help=_help(S, "dnc_file"))
-    rules.add_argument("--dnc-group", type=_positive_int, action="append", default=[],
-                       metavar="ID", help=_help(S, "dnc_groups"))
+                       **option(S, "invalid_email"))
+    rules.add_argument("--required-columns", metavar="A,B", help=help_of(S, "required_columns"))
+    rules.add_argument("--allowed-countries", metavar="US,CA", help=help_of(S, "allowed_countries"))
+    rules.add_argument("--dnc", type=Path, metavar="FILE", help=help_of(S, "dnc_file"))
+    rules.add_argument("--dnc-group", type=positive_int, action="append", default=[],
+                       metavar="ID", help=help_of(S, "dnc_groups"))
     rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
-                       help=_help(S, "dnc_group_names"))
-    rules.add_argument("--dedup", choices=DEDUP_MODES, **_option(S, "dedup"))
+                       help=help_of(S, "dnc_group_names"))
+    rules.add_argument("--dedup", choices=DEDUP_MODES, **option(S, "dedup"))
     rules.add_argument("--fuzzy-email-edits", type=int, metavar="N",
-                       **_option(FuzzySettings, "max_email_edits"))
+                       **option(FuzzySettings, "max_email_edits"))
     rules.add_argument("--fuzzy-phone-digits", type=int, metavar="N",
-                       **_option(FuzzySettings, "max_phone_digit_differences"))
+                       **option(FuzzySettings, "max_phone_digit_differences"))
     rules.add_argument("--fuzzy-max-namesakes", type=int, metavar="N",
-                       **_option(FuzzySettings, "max_namesakes"))
-    rules.add_argument("--max-record-chars", type=_positive_int, metavar="N",
-                       **_option(S, "max_record_chars"))
-    upload.add_argument("--batch-size", type=_positive_int, metavar="N",
-                        **_option(S, "batch_size"))
-    upload.add_argument("--concurrency", type=_positive_int, metavar="N",
-                        **_option(S, "concurrency"))
-    upload.add_argument("--max-concurrency", type=_positive_int, metavar="N",
-                        help=_help(S, "max_concurrency"))
-    upload.add_argument("--workers", type=_count, metavar="N", **_option(S, "workers"))
-    upload.add_argument("--dry-run", action="store_true", help=_help(S, "dry_run"))
-    upload.add_argument("--no-verify", action="store_true", help=_help(S, "verify"))
-    upload.add_argument("--restart", action="store_true", help=_help(S, "restart"))
+                       **option(FuzzySettings, "max_namesakes"))
+    rules.add_argument("--max-record-chars", type=positive_int, metavar="N",
+                       **option(S, "max_record_chars"))
+    upload.add_argument("--batch-size", type=positive_int, metavar="N",
+                        **option(S, "batch_size"))
+    upload.add_argument("--concurrency", type=positive_int, metavar="N",
+                        **option(S, "concurrency"))
+    upload.add_argument("--max-concurrency", type=positive_int, metavar="N",
+                        help=help_of(S, "max_concurrency"))
+    upload.add_argument("--workers", type=count, metavar="N", **option(S, "workers"))
+    upload.add_argument("--dry-run", action="store_true", help=help_of(S, "dry_run"))
+    upload.add_argument("--no-verify", action="store_true", help=help_of(S, "verify"))
+    upload.add_argument("--restart", action="store_true", help=help_of(S, "restart"))
     upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
-                        help=_help(S, "audit_full_pii"))
-    upload.add_argument("--resend-rounds", type=int, metavar="N", **_option(S, "resend_rounds"))
-    upload.add_argument("--webhook", metavar="URL", **_option(S, "webhook_url"))
+                        help=help_of(S, "audit_full_pii"))
+    upload.add_argument("--resend-rounds", type=int, metavar="N", **option(S, "resend_rounds"))
+    upload.add_argument("--webhook", metavar="URL", **option(S, "webhook_url"))
     cxone = upload.add_argument_group("CXone upload options")
-    cxone.add_argument("--api-version", metavar="vN.0", **_option(S, "api_version"))
-    cxone.add_argument("--skill-id", type=_positive_int, metavar="N",
-                       **_option(UploadOptions, "skill_id"))
+    cxone.add_argument("--api-version", metavar="vN.0", **option(S, "api_version"))
+    cxone.add_argument("--skill-id", type=positive_int, metavar="N",
+                       **option(UploadOptions, "skill_id"))
     cxone.add_argument("--default-time-zone", metavar="ZONE",
-                       **_option(UploadOptions, "default_time_zone"))
-    cxone.add_argument("--job-timeout", type=float, metavar="S", **_option(S, "job_timeout"))
-    cxone.add_argument("--expiration-days", type=_positive_int, metavar="N",
-                       **_option(UploadOptions, "expiration_days"))
+                       **option(UploadOptions, "default_time_zone"))
+    cxone.add_argument("--job-timeout", type=float, metavar="S", **option(S, "job_timeout"))
+    cxone.add_argument("--expiration-days", type=positive_int, metavar="N",
+                       **option(UploadOptions, "expiration_days"))
     for name in ("force_overwrite", "start_skill", "send_email"):
         cxone.add_argument(f"--{name.replace('_', '-')}", action="store_true",
-                           help=_help(UploadOptions, name))
+                           help=help_of(UploadOptions, name))
     upload.set_defaults(handler=_upload)
 
     report = commands.add_parser(
@@ -187,43 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("out", type=Path, metavar="OUT", help="a run's output directory")
     report.set_defaults(handler=_report)
 
-    sandbox = commands.add_parser(
-        "sandbox",
-        help="run the CXone sandbox alone",
-        description="Serve the CXone sandbox until Ctrl-C. Point upload at it with "
-        "CXONE_ISSUER=<the URL it prints> and the four credentials set to its values.",
-    )
-    sandbox.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
-    for name in ("client_id", "client_secret", "access_key_id", "access_key_secret"):
-        sandbox.add_argument(f"--{name.replace('_', '-')}", default=_default(SandboxConfig, name),
-                             help=f"the {name.replace('_', ' ')} it accepts (default: sandbox)")
-    for name, kind, metavar, what in _SANDBOX_FAULTS:
-        default = _default(SandboxConfig, name)
-        sandbox.add_argument(f"--{name.replace('_', '-')}", type=kind, metavar=metavar,
-                             default=default, help=f"{what} (default: {default:g})")
-    sandbox.add_argument("--record-keys", choices=RECORD_KEYS,
-                         **_option(SandboxConfig, "record_keys"))
-    sandbox.add_argument("--dnc-phone-field", metavar="NAME",
-                         **_option(SandboxConfig, "dnc_phone_field"))
-    for flag, name, action in (("--empty-204", "empty_204", "store_true"),
-                               ("--no-id-token", "id_token", "store_false"),
-                               ("--echo-credentials", "echo_credentials", "store_true")):
-        sandbox.add_argument(flag, dest=name, action=action, help=_help(SandboxConfig, name))
-    sandbox.add_argument("--dnc-group-file", action="append", default=[], metavar="NAME=FILE",
-                         help="serve a DNC group NAME with the numbers in FILE (one per line, "
-                         "optionally ,YYYY-MM-DD expiry); repeatable")
-    sandbox.add_argument("--seed", type=int, default=_default(SandboxConfig, "seed"),
-                         help="seed for the faults (default: 0)")
-    sandbox.set_defaults(handler=_sandbox)
+    add_sandbox_command(commands)
     return parser
-
-
-def _dnc_group_file(spec: str) -> tuple[str, Path]:
-    name, equals, file = spec.partition("=")
-    if not equals or not name or not Path(file).is_file():
-        raise ConfigError(f"--dnc-group-file wants NAME=FILE with an existing file, not {spec!r}")
-    return name, Path(file)
 
 
 def _fuzzy_settings(args: argparse.Namespace) -> FuzzySettings:
@@ -347,28 +256,6 @@ async def _report(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}/report.json is not a streamer report ({error})") from None
     print(render_text(report))
     print(f"\nwrote {args.out / 'report.html'}")
-    return EXIT_OK
-
-
-async def _sandbox(args: argparse.Namespace) -> int:
-    config = SandboxConfig(
-        **{f.name: getattr(args, f.name) for f in fields(SandboxConfig) if f.name in args},
-        dnc_groups=tuple(_dnc_group_file(spec) for spec in args.dnc_group_file),
-    )
-    sandbox = Sandbox(config)
-    try:
-        url = await sandbox.start(args.host, args.port)
-    except OSError as error:
-        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    print(f"CXone sandbox listening; issuer {url}", flush=True)
-    print(f"  export CXONE_ISSUER={url} CXONE_CLIENT_ID={config.client_id} "
-          f"CXONE_CLIENT_SECRET=... CXONE_ACCESS_KEY_ID={config.access_key_id} "
-          f"CXONE_ACCESS_KEY_SECRET=...", flush=True)
-    try:
-        await anyio.sleep_forever()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await sandbox.close()
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from streamer import Sandbox, SandboxConfig, cli
+from streamer._cli_sandbox import sandbox_config
 from streamer.cxone import jwt_claims
 
 API = "/inContactAPI/services/v30.0"
@@ -443,25 +444,12 @@ def test_the_sandbox_command_takes_every_switch(tmp_path: Path) -> None:
     assert "echo-me" in echoed
 
 
-def test_the_sandbox_command_maps_each_flag_to_its_setting(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-) -> None:
-    seen: list[SandboxConfig] = []
-
-    class Recorder:
-        def __init__(self, config: SandboxConfig) -> None:
-            seen.append(config)
-
-        async def start(self, host: str, port: int) -> str:
-            raise OSError(98, "taken")
-
-    monkeypatch.setattr(cli, "Sandbox", Recorder)
-    assert cli.main(["sandbox", "--record-keys", "snake", "--empty-204", "--dnc-phone-field",
-                     "formattedPhone", "--no-id-token", "--echo-credentials",
-                     "--rate-limit", "5"]) == cli.EXIT_USAGE
-    assert cli.main(["sandbox"]) == cli.EXIT_USAGE
-    assert seen == [
-        SandboxConfig(record_keys="snake", empty_204=True, dnc_phone_field="formattedPhone",
-                      id_token=False, echo_credentials=True, rate_limit=5),
-        SandboxConfig(),
-    ]
+def test_the_sandbox_command_maps_each_flag_to_its_setting() -> None:
+    parser = cli.build_parser()
+    flags = parser.parse_args(["sandbox", "--record-keys", "snake", "--empty-204",
+                               "--dnc-phone-field", "formattedPhone", "--no-id-token",
+                               "--echo-credentials", "--rate-limit", "5"])
+    assert sandbox_config(flags) == SandboxConfig(
+        record_keys="snake", empty_204=True, dnc_phone_field="formattedPhone",
+        id_token=False, echo_credentials=True, rate_limit=5)
+    assert sandbox_config(parser.parse_args(["sandbox"])) == SandboxConfig()

@@ -42,7 +42,7 @@ T = TypeVar("T")
 _INACTIVE = "inactive"
 
 
-def jwt_claims(token: str, what: str) -> dict[str, Any]:
+def jwt_claims(token: str, what: str = "id_token") -> dict[str, Any]:
     """The claims of a JWT, unverified.
 
     Acceptable only for tokens that come straight from the token endpoint over TLS
