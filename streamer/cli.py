@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from streamer._cli_options import count, help_of, option, positive_int
+from streamer._cli_options import count, default, help_of, option, positive_int
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
@@ -31,6 +31,8 @@ from streamer.settings import (
     INVALID_EMAIL_ACTIONS,
     Columns,
     FuzzySettings,
+    ListFields,
+    RetryPolicy,
     Settings,
     UploadOptions,
 )
@@ -115,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     cxone.add_argument("--default-time-zone", metavar="ZONE",
                        **option(UploadOptions, "default_time_zone"))
     cxone.add_argument("--job-timeout", type=float, metavar="S", **option(S, "job_timeout"))
+    cxone.add_argument("--retry-for", type=float, metavar="S",
+                       **option(RetryPolicy, "give_up_after"))
+    cxone.add_argument("--record-id-field", action="append", default=[], metavar="NAME",
+                       help=help_of(ListFields, "record_id_fields"))
+    cxone.add_argument("--dnc-phone-field", action="append", default=[], metavar="NAME",
+                       help=help_of(ListFields, "dnc_phone_fields"))
     cxone.add_argument("--expiration-days", type=positive_int, metavar="N",
                        **option(UploadOptions, "expiration_days"))
     for name in ("force_overwrite", "start_skill", "send_email"):
@@ -179,6 +187,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dry_run=args.dry_run,
         credentials=credentials_from_env(),
         api_version=args.api_version,
+        retry=RetryPolicy(give_up_after=args.retry_for),
+        list_fields=ListFields(
+            record_id_fields=tuple(args.record_id_field)
+            or default(ListFields, "record_id_fields"),
+            dnc_phone_fields=tuple(args.dnc_phone_field)
+            or default(ListFields, "dnc_phone_fields")),
         job_timeout=args.job_timeout,
         verify=not args.no_verify,
         restart=args.restart,

@@ -59,7 +59,9 @@ class RetryPolicy:
 
     attempts: int = 6
     timeout: float = 60.0
-    give_up_after: float = 600.0
+    give_up_after: float = _option(
+        600.0, "seconds reads of the list, job polls and sign-in keep retrying a server that "
+        "throttles or fails, before the run gives up on them (default: {default:g})")
     wait_initial: float = 0.5
     wait_max: float = 30.0
     wait_exp_base: float = 2.0
@@ -105,8 +107,13 @@ class ListFields:
     first_name_header: str = "FirstName"
     last_name_header: str = "LastName"
     phone_field: str = "PhoneNumber"
-    record_id_fields: tuple[str, ...] = ("externalId", "externalID", "contactExternalId")
-    dnc_phone_fields: tuple[str, ...] = ("phoneNumber", "formattedPhone", "phone")
+    record_id_fields: tuple[str, ...] = _option(
+        ("externalId",), "the field of a list's records read back that holds the external "
+        "id; repeatable, the first a record carries wins; case and underscores are ignored "
+        "(default: externalId)")
+    dnc_phone_fields: tuple[str, ...] = _option(
+        ("phoneNumber", "formattedPhone"), "the field of a DNC group's records that holds the "
+        "number; repeatable, as --record-id-field (default: phoneNumber, formattedPhone)")
 
     @property
     def upload_header(self) -> tuple[str, str, str, str]:

@@ -90,8 +90,8 @@ async def test_a_dnc_group_whose_numbers_cannot_be_found_stops_the_run_naming_it
         with pytest.raises(UnreadableAnswer) as raised:
             await streamer.run(contacts(write_csv, 3), dnc_settings(sandbox, tmp_path / "o"))
         message = str(raised.value)
-        assert "none of the phone fields streamer reads (phoneNumber, formattedPhone, " \
-               "phone)" in message and "msisdn" in message
+        assert "none of the phone fields streamer reads (phoneNumber, formattedPhone)" \
+            in message and "msisdn" in message
         fields = ListFields(dnc_phone_fields=("msisdn",))  # named: it works
         report = await streamer.run(contacts(write_csv, 3), dnc_settings(
             sandbox, tmp_path / "o2", list_fields=fields))

@@ -81,7 +81,7 @@ class Http:
                         response.status == 204 and 200 in expect):
                     text = await _read_text(response, ERROR_BYTES)
                     raise HTTPStatusError(
-                        response.status, self.scrub(_message(text, response.reason)),
+                        response.status, _message(text, response.reason, self.scrub),
                         retry_after=parse_retry_after(response.headers.get("Retry-After")))
                 body = await _read_body(response, what)
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -131,17 +131,19 @@ def _where(location: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
 
 
-def _message(text: str, reason: str | None) -> str:
-    """A short message from an error body: its JSON error fields, or its first characters."""
+def _message(text: str, reason: str | None, scrub: Callable[[str], str]) -> str:
+    """A short message from an error body: its JSON error fields, or its first characters.
+    Scrubbed before it is cut short, so no part of a credential survives the cut."""
     try:
         body = json.loads(text)
     except ValueError:
         body = None
+    message = " ".join(text.split()) or reason or "no message"
     if isinstance(body, dict):
         code = body.get("error")
         description = next((body[k] for k in _DESCRIPTION_KEYS if body.get(k)), None)
         if code and description and str(code) != str(description):
-            return f"{code}: {description}"[:_MESSAGE_CHARS]
-        if code or description:
-            return str(description or code)[:_MESSAGE_CHARS]
-    return (" ".join(text.split()) or reason or "no message")[:_MESSAGE_CHARS]
+            message = f"{code}: {description}"
+        elif code or description:
+            message = str(description or code)
+    return scrub(message)[:_MESSAGE_CHARS]
