@@ -94,8 +94,7 @@ class _Run:
 
     async def prepare(self, stack: AsyncExitStack) -> None:
         """What must be known before the first row moves, one named step at a time."""
-        self.log = open_audit_log(stack, self.out_dir, full_pii=self.settings.audit_full_pii,
-                                  run_id=self.run_id)
+        self.log = open_audit_log(stack, self.out_dir, self.settings, run_id=self.run_id)
         await self._open_source(stack)
         await self._connect(stack)
         await self._start_row_workers(stack)
