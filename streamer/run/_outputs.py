@@ -9,7 +9,6 @@ from typing import Any
 import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
-from streamer.errors import ConfigError
 from streamer.records import OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
@@ -17,15 +16,6 @@ from streamer.run._local_io import writing
 from streamer.run._report import OUTCOME_HEADER, Report, RowFileWriter, write_report
 from streamer.run._webhook import notify
 from streamer.settings import Settings
-
-
-def make_out_dir(out_dir: Path) -> None:
-    """The output directory, made if need be; one that cannot be is the user's to fix."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create output directory {out_dir}: "
-                          f"{error.strerror}") from None
 
 
 class Timeline:
