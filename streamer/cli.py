@@ -1,8 +1,9 @@
 """The command line: argument parsing, progress display and exit codes; no business logic.
 
 Exit status: 0 every row accounted for and none failed; 1 some rows failed upload (or
-the service failed the run); 2 a user error, told in one line on stderr; 130 stopped by
-Ctrl-C or SIGTERM (run the same command again to resume).
+the service failed the run); 2 a user error or an output directory that cannot be used
+(full, read-only, a damaged journal, another run in it), told in one line on stderr; 130
+stopped by Ctrl-C or SIGTERM (run the same command again to resume).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from streamer._cli_options import count, default, help_of, option, positive_int
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
-from streamer.errors import ConfigError, InputError, Interrupted, StreamerError
+from streamer.errors import ConfigError, InputError, Interrupted, OutputError, StreamerError
 from streamer.pipeline import run
 from streamer.records import Progress
 from streamer.run import progress_line, render_text, summary_line, write_html
@@ -288,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except* Interrupted as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
         status = EXIT_INTERRUPTED
-    except* (InputError, ConfigError) as group:
+    except* (InputError, ConfigError, OutputError) as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
         status = EXIT_USAGE
     except* StreamerError as group:

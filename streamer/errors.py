@@ -6,20 +6,28 @@ Row-level problems are never exceptions: they are outcomes with a reason code
     StreamerError              base of everything streamer raises
     ├── InputError             the input file cannot be used (missing, unreadable, no phone column)
     ├── ConfigError            a setting or credential is missing or inconsistent
+    ├── OutputError            the output directory cannot be used: full, read-only, a
+    │                          damaged journal, a directory in a file's way, another run in it
     ├── Interrupted            the run was stopped on request; the same call resumes it
     └── RemoteError            the CXone service (or the sandbox) failed us
         ├── TransportError     no HTTP answer: refused, reset, timed out
         ├── HTTPStatusError    an HTTP answer with an unexpected status (a redirect too)
         └── UnreadableAnswer   an expected status, but a body that is not what it must be
 
-User mistakes (``InputError``, ``ConfigError``) make the CLI print one line and exit 2.
+What the user must fix (``InputError``, ``ConfigError``, ``OutputError``) makes the CLI
+print one line saying what to do, and exit 2.
 No message ever carries a credential or a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+
+#: What a stage meets when the stage it feeds has died: its stream broke under it.
+_ECHOES = (anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 class StreamerError(Exception):
@@ -32,6 +40,15 @@ class InputError(StreamerError):
 
 class ConfigError(StreamerError):
     """A setting or a credential is missing, malformed or contradictory."""
+
+
+class OutputError(StreamerError):
+    """The output directory cannot be used: the disk is full, it is read-only, the
+    journal is damaged, a directory stands where a file goes, or another run holds it.
+
+    Raised where the local I/O fails, never after the journal is given up: fixing the
+    cause and running the same command again resumes the run.
+    """
 
 
 class Interrupted(StreamerError):
@@ -97,3 +114,21 @@ def _leaves(error: BaseException) -> Iterator[BaseException]:
             yield from _leaves(inner)
     else:
         yield error
+
+
+@asynccontextmanager
+async def echoes_dropped() -> AsyncIterator[None]:
+    """Around a task group of stages: the errors that stopped it, without their echoes.
+
+    When a stage fails, the stage sending to it may find its stream broken before the
+    group's cancel reaches it, and fail too. That second error tells nothing the first
+    does not, and would turn one line for the user into a traceback: it is dropped. A
+    group of echoes alone (a real bug, then) is raised as it is.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        _, causes = group.split(_ECHOES)
+        if causes is None or causes is group:
+            raise
+        raise causes from None

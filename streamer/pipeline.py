@@ -30,17 +30,17 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
 from streamer.cxone import CXoneClient, connect
-from streamer.errors import Interrupted, one_error_alone
+from streamer.errors import Interrupted, echoes_dropped, one_error_alone
 from streamer.input import CsvSource
 from streamer.records import Outcome, Progress, RowBatch, UploadBatch, UploadStats
 from streamer.run import (
     Journal,
     Report,
     Timeline,
+    claim_out_dir,
     drop_settled,
     fingerprint_file,
     finish_run,
-    make_out_dir,
     open_audit_log,
 )
 from streamer.settings import Settings
@@ -65,14 +65,14 @@ class _Run:
     async def execute(self, sink: OutcomeSink | None = None) -> Report:
         started = self.progress.started = time.monotonic()
         self._sink = sink
-        make_out_dir(self.out_dir)
         async with AsyncExitStack() as stack:
+            stack.enter_context(claim_out_dir(self.out_dir))  # before anything is written
             stack.enter_context(one_error_alone())
             stack.enter_context(cleaning.rarer_collections())
             await self.prepare(stack)
             send, receive = anyio.create_memory_object_stream[list[Outcome]](
                 self.settings.stream_buffer)
-            async with anyio.create_task_group() as group:
+            async with echoes_dropped(), anyio.create_task_group() as group:
                 group.start_soon(self._stages, group, send)
                 async with receive:
                     async for outcomes in receive:
@@ -95,8 +95,7 @@ class _Run:
 
     async def prepare(self, stack: AsyncExitStack) -> None:
         """What must be known before the first row moves, one named step at a time."""
-        self.log = open_audit_log(stack, self.out_dir, full_pii=self.settings.audit_full_pii,
-                                  run_id=self.run_id)
+        self.log = open_audit_log(stack, self.out_dir, self.settings, run_id=self.run_id)
         await self._open_source(stack)
         await self._connect(stack)
         await self._start_row_workers(stack)

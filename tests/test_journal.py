@@ -1,17 +1,21 @@
-"""The journal's own exports equal what csv.writer would write."""
+"""The journal's own exports equal what csv.writer would write; a full disk or a damaged
+file is an OutputError that keeps it."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamer.csv_text import neutralize
+from streamer.errors import OutputError
 from streamer.records import Outcome, OutcomeKind
 from streamer.run import Journal
+from tests.local_disk import small_disk
 
 IDS = st.text(st.sampled_from('ab1,"\r\n=+-@ \t'), max_size=8)
 
@@ -36,3 +40,59 @@ def test_outcome_lines_are_csv_with_every_id_neutralised(
         assert "".join(journal.outcome_lines(chunk=3)) == expected.getvalue()
     finally:
         journal.close()
+
+
+def _uploaded(records: range) -> list[Outcome]:
+    return [Outcome(n, OutcomeKind.UPLOADED, None, None, f"id-{n:08d}" * 4) for n in records]
+
+
+def test_a_full_disk_mid_run_is_an_output_error_and_the_journal_resumes_exactly(
+    tmp_path: Path,
+) -> None:
+    with small_disk(tmp_path / "disk", size="128k") as disk:
+        path = disk.path / "journal.sqlite3"
+        journal, _ = Journal.open(path, fingerprint="f", settings_key="s", restart=False)
+        committed = 0
+        with pytest.raises(OutputError, match=f"no space left to write {path}: free space"):
+            while True:
+                journal.record_outcomes(_uploaded(range(committed + 1, committed + 101)))
+                committed += 100
+        assert committed > 0
+        journal.close()
+
+        disk.remount("size=64m")
+        journal, resumed = Journal.open(path, fingerprint="f", settings_key="s",
+                                        restart=False)
+        try:
+            assert resumed
+            # Exactly the batches whose transaction committed; the failed one left no trace.
+            assert journal.counts().total == committed
+            journal.record_outcomes(_uploaded(range(committed + 1, committed + 101)))
+            assert journal.counts().total == committed + 100 and journal.repeated == 0
+        finally:
+            journal.close()
+
+
+@pytest.mark.parametrize("damage", [b"not a journal " * 8, None], ids=["garbage", "truncated"])
+def test_a_damaged_journal_is_an_output_error_naming_restart_and_is_kept(
+    tmp_path: Path, damage: bytes | None,
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal, _ = Journal.open(path, fingerprint="f", settings_key="s", restart=False)
+    journal.record_outcomes(_uploaded(range(1, 2001)))
+    journal.close()
+    with open(path, "r+b") as file:
+        if damage is None:
+            file.truncate(path.stat().st_size // 2)
+        else:
+            file.write(damage)
+    damaged = path.read_bytes()
+    with pytest.raises(OutputError, match=rf"the journal {path} is damaged \(.*\): use "
+                       "--restart to discard it"):
+        journal, _ = Journal.open(path, fingerprint="f", settings_key="s", restart=False)
+        journal.resume_filter()  # a truncated file may open, and fail on the first read
+    journal.close()
+    assert path.read_bytes() == damaged
+    fresh, resumed = Journal.open(path, fingerprint="f", settings_key="s", restart=True)
+    assert not resumed and fresh.counts().total == 0
+    fresh.remove()

@@ -6,16 +6,18 @@ import csv
 import io
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import structlog
 from structlog.typing import FilteringBoundLogger
 
 import streamer
-from streamer import Sandbox, SandboxConfig
+from streamer import Credentials, Sandbox, SandboxConfig, Secret, Settings
 from streamer.csv_text import neutralize
 from streamer.delivery import AdaptiveLimiter
-from streamer.run._audit import audit_logger, mask_email, mask_phone
+from streamer.run import open_audit_log
+from streamer.run._audit import audit_logger, mask_email, mask_external_id, mask_phone
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 
@@ -136,3 +138,52 @@ async def test_formulas_in_the_input_never_reach_an_output_as_formulas(
                 for cell in row:
                     assert not cell or (cell[0] not in "=@" and not (
                         cell[0] in "+-" and not cell[1:].replace(".", "").isdigit())), cell
+
+
+def test_the_audit_masks_external_ids_nested_too_unless_full_pii() -> None:
+    buffer = io.StringIO()
+    audit_logger(buffer).warning(
+        "streamer.records_missing", external_id="CRM-00012345",
+        examples=[{"record": 7, "external_id": "CRM-00067890", "phone": "+14155552671"},
+                  {"record": 8, "externalId": "short"}])
+    audit_logger(buffer, full_pii=True).info("y", external_id="CRM-00012345")
+    masked, unmasked = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert masked["external_id"] == "********2345"
+    assert masked["examples"] == [
+        {"record": 7, "external_id": "********7890", "phone": "*******2671"},
+        {"record": 8, "externalId": "********"}]  # too short to show any of it
+    assert unmasked["external_id"] == "CRM-00012345"
+    assert mask_external_id("12345678") == "****5678"
+
+
+def test_the_audit_cuts_credential_values_and_tokens_out_of_every_string(
+    tmp_path: Path,
+) -> None:
+    credentials = Credentials(issuer="https://cxone.example.com", client_id="app",
+                              client_secret=Secret("client-s3cret"), access_key_id="key",
+                              access_key_secret=Secret("key-s3cret"))
+    settings = Settings(credentials=credentials, webhook_secret=Secret("crm-s3cret"))
+    with ExitStack() as stack:
+        log = open_audit_log(stack, tmp_path, settings, run_id="r")
+        log.error("streamer.request_retry",
+                  error="HTTP 400: echo client_secret=client-s3cret&key=key-s3cret",
+                  detail={"headers": ["Authorization: Bearer eyJhbGciOi.J9x-y_z",
+                                      "Authorization: basic YXBwOmNsaWVudA=="]},
+                  note="signed with crm-s3cret")
+    text = (tmp_path / "audit.jsonl").read_text()
+    for leaked in ("client-s3cret", "key-s3cret", "crm-s3cret", "eyJhbGciOi", "YXBwOm"):
+        assert leaked not in text
+    event = json.loads(text)
+    assert event["error"] == "HTTP 400: echo client_secret=[redacted]&key=[redacted]"
+    assert event["detail"]["headers"] == ["Authorization: Bearer [redacted]",
+                                          "Authorization: basic [redacted]"]
+    assert event["note"] == "signed with [redacted]" and event["run_id"] == "r"
+
+
+def test_the_audit_ends_a_line_a_full_disk_cut_before_appending(tmp_path: Path) -> None:
+    (tmp_path / "audit.jsonl").write_text('{"event": "a"}\n{"event": "cut sh')
+    with ExitStack() as stack:
+        open_audit_log(stack, tmp_path, Settings()).info("streamer.run_started")
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert lines[1] == '{"event": "cut sh'
+    assert json.loads(lines[2])["event"] == "streamer.run_started"

@@ -5,13 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import signal
 import socket
 from pathlib import Path
 
+import anyio
+import anyio.abc
 import pytest
+from aiohttp import web
 
 import streamer
+from examples.make_contacts import write_contacts
 from streamer import ConfigError, Sandbox, Secret
+from streamer.cxone import CXoneClient
+from tests.cli_runs import assert_exact, cli_env, upload_command, webhook_receiver
 from tests.conftest import WriteCsv
 from tests.support import settings_for
 
@@ -70,3 +77,39 @@ async def test_a_failing_webhook_is_reported_and_does_not_fail_the_run(
 def test_a_plain_http_webhook_to_another_host_is_refused() -> None:
     with pytest.raises(ConfigError, match="use https"):
         streamer.Settings(webhook_url="http://crm.example.com/hook")
+
+
+async def test_the_webhook_comes_after_the_report_and_a_kill_there_resumes_with_all_settled(
+    sandbox: Sandbox, api: CXoneClient, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "contacts.csv", tmp_path / "out"
+    write_contacts(source, 2000, seed=9)
+    seen: list[dict[str, object]] = []
+    victim: list[anyio.abc.Process] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        # What the CRM could see when called: the report, and the journal not yet gone.
+        seen.append({"report": json.loads((out / "report.json").read_text()),
+                     "journal": (out / "journal.sqlite3").is_file()})
+        if len(seen) == 1:
+            victim[0].kill()  # SIGKILL: the run dies between its webhook and the journal
+        return web.json_response({})
+
+    env = cli_env(sandbox)
+    async with webhook_receiver(receive) as url:
+        command = upload_command(source, out, "--list", "ordered", "--webhook", url)
+        async with await anyio.open_process(command, env=env) as process:
+            victim.append(process)
+            assert await process.wait() == -signal.SIGKILL
+        first = seen[0]["report"]
+        assert isinstance(first, dict) and first["balanced"] is True
+        assert first["webhook"] is None and seen[0]["journal"] is True
+        received = sandbox.stats()["records_received"]
+        assert received == first["outcomes"]["uploaded"]
+
+        again = await anyio.run_process(command, env=env, check=False)
+        assert again.returncode == 0, again.stderr
+    report = await assert_exact(api, out)
+    assert report["resumed"] is True and report["upload"]["rows_sent"] == 0
+    assert sandbox.stats()["records_received"] == received  # nothing uploaded again
+    assert len(seen) == 2 and report["webhook"]["delivered"] is True

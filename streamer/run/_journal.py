@@ -12,18 +12,16 @@ deleted when a run ends complete.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
-
 from streamer.csv_text import FORMULA_STARTS, csv_line, neutralize
 from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
+from streamer.run._local_io import journaling, sqlite_io, sqlite_io_pages
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -72,16 +70,6 @@ def _unchanged(batch: RowBatch) -> RowBatch:
     return batch
 
 
-async def drop_settled(receive: ObjectReceiveStream[RowBatch], send: ObjectSendStream[RowBatch],
-                       journal: Journal) -> None:
-    """The resume filter as a stage: rows the journal has settled go no further."""
-    keep = journal.resume_filter()
-    async with receive, send:
-        async for batch in receive:
-            if batch := keep(batch):
-                await send.send(batch)
-
-
 class Counts(NamedTuple):
     """Outcomes by kind, by reason, in all, and each reason's first record (an example to
     look at)."""
@@ -92,30 +80,27 @@ class Counts(NamedTuple):
     reason_samples: dict[str, int]
 
 
-def fingerprint_file(path: Path) -> str:
-    """What the file holds, as a hash of all its bytes (read in blocks, never whole)."""
-    digest = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return f"{path.stat().st_size}:{digest.hexdigest()}"
-
-
 def _files(path: Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 class Journal:
-    """The one place that knows the SQLite schema."""
+    """The one place that knows the SQLite schema. A failure of the disk or of the file
+    leaves every method as an :class:`~streamer.errors.OutputError` and keeps the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process kill (only an OS crash can lose the
-        # last transactions); FULL would fsync every batch for a power cut.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        with journaling(path):
+            self._db = sqlite3.connect(path, isolation_level=None)
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")  # fails first on a damaged file
+                # NORMAL in WAL mode survives a process kill (only an OS crash can lose
+                # the last transactions); FULL would fsync every batch for a power cut.
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
         self._db.create_function("outcome_cell", 1, _outcome_cell, deterministic=True)
         self.repeated = 0  # outcomes offered twice for one record: must stay 0
 
@@ -127,27 +112,34 @@ class Journal:
         An unfinished run of another file or other settings is never silently mixed in
         or thrown away: that takes ``restart``.
         """
-        if restart or not path.exists():
-            return cls._fresh(path, fingerprint, settings_key), False
-        journal = cls(path)
-        stored = journal._meta()
-        if not stored:  # created but never stamped: nothing in it worth keeping
-            journal.remove()
-            return cls._fresh(path, fingerprint, settings_key), False
-        if journal._db.execute("PRAGMA user_version").fetchone()[0] != _FORMAT:
-            journal.close()
-            raise ConfigError(f"{path.parent} holds an unfinished run of another streamer "
+        with journaling(path):
+            if restart or not path.exists():
+                return cls._fresh(path, fingerprint, settings_key), False
+            journal = cls(path)
+            try:
+                stored = journal._meta()
+                if not stored:  # created but never stamped: nothing in it worth keeping
+                    journal.remove()
+                    return cls._fresh(path, fingerprint, settings_key), False
+                journal._check_resumable(stored, fingerprint, settings_key)
+            except BaseException:
+                journal.close()  # kept on disk, whatever is wrong with it
+                raise
+            return journal, True
+
+    def _check_resumable(self, stored: dict[str, str], fingerprint: str,
+                         settings_key: str) -> None:
+        where = self.path.parent
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != _FORMAT:
+            raise ConfigError(f"{where} holds an unfinished run of another streamer "
                               "version; use --restart to discard it, or another --out")
         if stored.get("fingerprint") != fingerprint:
-            journal.close()
-            raise ConfigError(f"{path.parent} holds an unfinished run of a different file; "
+            raise ConfigError(f"{where} holds an unfinished run of a different file; "
                               "use --restart to discard it, or another --out")
         if stored.get("settings") != settings_key:
-            journal.close()
-            raise ConfigError(f"{path.parent} holds an unfinished run with other settings; "
+            raise ConfigError(f"{where} holds an unfinished run with other settings; "
                               "run it with the same options, use --restart to discard it, "
                               "or another --out")
-        return journal, True
 
     @classmethod
     def _fresh(cls, path: Path, fingerprint: str, settings_key: str) -> Journal:
@@ -168,24 +160,31 @@ class Journal:
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does that): the error that
+            # got us here is the one to tell, not a ROLLBACK's "no transaction".
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
     def _meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
+    @sqlite_io
     def get(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @sqlite_io
     def put(self, key: str, value: str) -> None:
         with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @sqlite_io
     def close(self) -> None:
         self._db.close()
 
+    @sqlite_io
     def remove(self) -> None:
         """Close and delete: a finished run keeps no copy of the contacts it sent."""
         self.close()
@@ -194,6 +193,7 @@ class Journal:
 
     # -- outcomes -----------------------------------------------------------------------
 
+    @sqlite_io
     def record_outcomes(self, outcomes: list[Outcome]) -> None:
         """Remember decided outcomes; rejected and failed rows keep their fields.
 
@@ -225,6 +225,7 @@ class Journal:
             self._db.executemany("DELETE FROM sent WHERE record = ?", sent)
         self.repeated += len(outcomes) - inserted
 
+    @sqlite_io
     def resume_filter(self) -> Callable[[RowBatch], RowBatch]:
         """The resume filter: drops the rows an earlier run already decided or handed to
         CXone (:meth:`settled` as it stands now); a fresh run's passes batches untouched."""
@@ -235,6 +236,7 @@ class Journal:
         return lambda batch: [row for row in batch
                               if row.record > size or not settled[row.record - 1]]
 
+    @sqlite_io
     def settled(self) -> bytearray:
         """One byte per record: 1 where the row needs nothing more (decided, or sent)."""
         marks = bytearray()
@@ -245,6 +247,7 @@ class Journal:
                 marks[record - 1] = 1
         return marks
 
+    @sqlite_io
     def counts(self) -> Counts:
         """The outcomes counted, in one pass over the table."""
         by_kind: dict[str, int] = {}
@@ -259,6 +262,7 @@ class Journal:
                 samples[reason] = min(samples.get(reason, first), first)
         return Counts(by_kind, by_reason, sum(by_kind.values()), samples)
 
+    @sqlite_io_pages
     def outcome_lines(self, chunk: int = 10_000) -> Iterator[str]:
         """outcomes.csv's lines (CRLF after each), in record order: record, outcome,
         reason, duplicate_of and external_id, made safe for a spreadsheet (the only cell
@@ -276,6 +280,7 @@ class Journal:
         while rows := cursor.fetchmany(chunk):
             yield "\r\n".join([line for (line,) in rows]) + "\r\n"
 
+    @sqlite_io_pages
     def rows_of(self, kind: OutcomeKind, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
         """The rows of one outcome (rejected, failed) in record order, for their own file:
         the row's fields, then its record, reason and detail."""
@@ -288,6 +293,7 @@ class Journal:
 
     # -- rows handed to CXone -----------------------------------------------------------
 
+    @sqlite_io
     def record_sending(self, batch_id: int, rows: list[Row]) -> None:
         """Rows about to be uploaded: once this returns, a crash cannot lose track of them.
 
@@ -303,14 +309,17 @@ class Journal:
                   r.last_name, _FIELD_SEPARATOR.join(r.fields)) for r in rows],
             )
 
+    @sqlite_io
     def forget_missing(self) -> int:
         """Drop sent rows the list does not hold, so they are sent again; how many."""
         with self._transaction():
             return self._db.execute("DELETE FROM sent WHERE listed = 0").rowcount
 
+    @sqlite_io
     def sent_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sent").fetchone()[0])
 
+    @sqlite_io
     def add_listed(self, external_ids: Iterable[str], *, read_from: int) -> None:
         """External ids read back from the list, and where a read-back that stops here
         goes on from (every page before ``read_from`` is in): one transaction, so a
@@ -321,10 +330,12 @@ class Journal:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('read_back_from', ?)",
                              (str(read_from),))
 
+    @sqlite_io
     def read_back_from(self) -> int:
         """Where an interrupted read-back of the list goes on from (0: the start)."""
         return int(self.get("read_back_from") or 0)
 
+    @sqlite_io
     def mark_listed(self) -> int:
         """Flag every sent row found in the ids read back, and forget those ids (a later
         read-back reads the whole list again); returns how many rows are still missing."""
@@ -336,6 +347,7 @@ class Journal:
             self._db.execute("DELETE FROM meta WHERE key = 'read_back_from'")
         return int(self._db.execute("SELECT count(*) FROM sent WHERE listed = 0").fetchone()[0])
 
+    @sqlite_io_pages
     def missing(self, chunk: int) -> Iterator[list[Row]]:
         """Sent rows not found in the list, as rows ready to upload again."""
         for page in self._sent_pages("external_id, phone, first_name, last_name, fields",
@@ -348,11 +360,13 @@ class Journal:
                 rows.append(row)
             yield rows
 
+    @sqlite_io
     def mark_resent(self, records: Iterable[int]) -> None:
         with self._transaction():
             self._db.executemany("UPDATE sent SET resent = 1 WHERE record = ?",
                                  ((r,) for r in records))
 
+    @sqlite_io_pages
     def listed_outcomes(self, chunk: int) -> Iterator[list[Outcome]]:
         """Sent rows found in the list, as ``uploaded`` outcomes."""
         for page in self._sent_pages("external_id", listed=True, chunk=chunk):

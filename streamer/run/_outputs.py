@@ -9,22 +9,13 @@ from typing import Any
 import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
-from streamer.errors import ConfigError
 from streamer.records import OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
+from streamer.run._local_io import writing
 from streamer.run._report import OUTCOME_HEADER, Report, RowFileWriter, write_report
 from streamer.run._webhook import notify
 from streamer.settings import Settings
-
-
-def make_out_dir(out_dir: Path) -> None:
-    """The output directory, made if need be; one that cannot be is the user's to fix."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create output directory {out_dir}: "
-                          f"{error.strerror}") from None
 
 
 class Timeline:
@@ -96,8 +87,12 @@ async def finish_run(
     timeline: Timeline,
     duration: float,
 ) -> Report:
-    """Every row has its outcome: write the outputs from the journal, then the report
-    (and the webhook, when one is set)."""
+    """Every row has its outcome: write the outputs from the journal, then the report,
+    then call the webhook (when one is set) and record its answer in the report.
+
+    The journal goes last: a run killed anywhere before that resumes with every row
+    settled, writes the same files again and uploads nothing twice.
+    """
     by_kind, by_reason, total, reason_samples = journal.counts()
     await export_outputs(out_dir, journal, header)
     report = Report(
@@ -114,15 +109,20 @@ async def finish_run(
         reason_samples=reason_samples, progress_timeline=timeline.points,
         request_timeline=stats.timeline,
     )
-    journal.remove()
+    report_path = out_dir / "report.json"
+    with writing(report_path):
+        await write_report(report_path, report)
+    with writing(out_dir / "report.html"):
+        await anyio.to_thread.run_sync(write_html, out_dir)
     if settings.webhook_url:
         report.webhook = await notify(
             settings.webhook_url, run_finished_payload(report),
             secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
             attempts=settings.webhook_attempts, log=log,
         )
-    await write_report(out_dir / "report.json", report)
-    await anyio.to_thread.run_sync(write_html, out_dir)
+        with writing(report_path):  # replaced whole: the old report or the new, never half
+            await write_report(report_path, report)
+    journal.remove()
     log.info("streamer.run_finished", rows_read=report.rows_read,
              balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)
     return report

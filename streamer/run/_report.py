@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,6 +17,7 @@ import anyio
 
 from streamer.csv_text import neutralize
 from streamer.records import OutcomeKind
+from streamer.run._local_io import writing
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
 
@@ -74,7 +76,8 @@ async def write_report(path: Path, report: Report) -> None:
 
 
 class RowFileWriter:
-    """A CSV output written to ``<name>.part`` and renamed into place by :meth:`commit`."""
+    """A CSV output written to ``<name>.part`` and renamed into place by :meth:`commit`;
+    a write the disk refuses leaves as an :class:`~streamer.errors.OutputError`."""
 
     def __init__(self, path: Path, header: Sequence[str]) -> None:
         """Files for people to open: each cell goes through :func:`neutralize`."""
@@ -84,7 +87,8 @@ class RowFileWriter:
         self._file: Any = None
 
     async def open(self) -> None:
-        self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
+        with writing(self._partial):
+            self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
         await self.write_rows([self._header])
 
     async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
@@ -93,19 +97,24 @@ class RowFileWriter:
         csv.writer(buffer).writerows(
             [neutralize(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
         if text := buffer.getvalue():
-            await self._file.write(text)
+            await self.write_lines(text)
 
     async def write_lines(self, text: str) -> None:
         """Append lines already made CSV and safe (each ending in CRLF)."""
-        await self._file.write(text)
+        with writing(self._partial):
+            await self._file.write(text)
 
     async def commit(self) -> None:
-        await self._file.flush()
-        await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
-        await self._file.close()
-        await anyio.to_thread.run_sync(os.replace, self._partial, self.path)
+        with writing(self._partial):
+            await self._file.flush()
+            await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
+            await self._file.close()
+        with writing(self.path):
+            await anyio.to_thread.run_sync(os.replace, self._partial, self.path)
 
     async def close(self) -> None:
-        """Close without committing (the run failed): the ``.part`` file stays for a look."""
+        """Close without committing (the run failed): the ``.part`` file stays for a look.
+        Its own failure (the full disk again) would hide the one that got us here."""
         if self._file is not None and not self._file.closed:
-            await self._file.close()
+            with contextlib.suppress(OSError):
+                await self._file.close()
