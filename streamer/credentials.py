@@ -51,6 +51,15 @@ def require_safe_url(url: str) -> str:
     raise ConfigError(f"refusing {parts.scheme or 'schemeless'} URL {host!r}: use https")
 
 
+def redirect_target(location: str | None) -> str:
+    """Where a redirect pointed, for an error: without its query (which may carry
+    anything). Streamer never follows one: it would carry a credential along."""
+    if not location:
+        return "nowhere (no Location)"
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+
+
 #: An Authorization header's value as a server might echo it back: scheme and token.
 _AUTHORIZATION = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 SCRUBBED = "[redacted]"

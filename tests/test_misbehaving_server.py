@@ -289,3 +289,27 @@ async def test_two_runs_creating_one_list_name_end_with_one_list(
         stored = await stored_records(sandbox, named[0])
     assert sorted(r["externalId"] for r in stored) == sorted(
         [f"a{n}" for n in range(40)] + [f"b{n}" for n in range(40)])
+
+
+async def test_a_webhook_answered_with_a_redirect_is_not_followed(
+        tmp_path: Path, write_csv: WriteCsv) -> None:
+    async with Sandbox() as sandbox, Front(sandbox) as hook, Front(sandbox) as elsewhere:
+        hook.on("POST", "/hook$", answer(307, Location=f"{elsewhere.url}/collect"))
+        report = await streamer.run(contacts(write_csv, 3), settings_for(
+            sandbox, tmp_path / "out", webhook_url=f"{hook.url}/hook", webhook_attempts=2))
+    assert report.balanced and report.webhook is not None
+    assert report.webhook["delivered"] is False and report.webhook["attempts"] == 1
+    assert f"redirected to {elsewhere.url}/collect" in report.webhook["error"]
+    assert elsewhere.seen == []
+
+
+async def test_an_inactive_list_of_the_name_is_never_picked(
+        tmp_path: Path, write_csv: WriteCsv) -> None:
+    async with Sandbox() as sandbox:
+        retired = sandbox.add_list("spring")
+        sandbox.set_list_status(retired, "Inactive")
+        report = await streamer.run(contacts(write_csv, 3), settings_for(
+            sandbox, tmp_path / "out", list_name="spring"))
+        assert report.list_id != retired
+        assert await stored_records(sandbox, retired) == []
+        assert len(await stored_records(sandbox, report.list_id or 0)) == 3

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from streamer.credentials import Secret, scrub
+from streamer.credentials import Secret, redirect_target, scrub
 from streamer.errors import HTTPStatusError, TransportError, UnreadableAnswer
 from streamer.retry import parse_retry_after
 
@@ -74,9 +74,10 @@ class Http:
                 allow_redirects=False,
             ) as response:
                 if 300 <= response.status < 400:
+                    target = redirect_target(response.headers.get("Location"))
                     raise HTTPStatusError(response.status, self.scrub(
-                        f"{what} was redirected to {_where(response.headers.get('Location'))}"
-                        "; streamer never follows a redirect: check the configured URL"))
+                        f"{what} was redirected to {target}; streamer never follows a "
+                        "redirect: check the configured URL"))
                 if response.status not in expect and not (
                         response.status == 204 and 200 in expect):
                     text = await _read_text(response, ERROR_BYTES)
@@ -121,14 +122,6 @@ async def _read_text(response: aiohttp.ClientResponse, limit: int) -> str:
         if size >= limit:
             break
     return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
-
-
-def _where(location: str | None) -> str:
-    """A redirect's target without its query (which may carry anything)."""
-    if not location:
-        return "nowhere (no Location)"
-    parts = urlsplit(location)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
 
 
 def _message(text: str, reason: str | None, scrub: Callable[[str], str]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from structlog.typing import FilteringBoundLogger
 
-from streamer.credentials import Secret
+from streamer.credentials import Secret, redirect_target
 from streamer.errors import HTTPStatusError, RemoteError, TransportError
 from streamer.retry import retry_call, webhook_policy
 
@@ -55,7 +55,13 @@ async def notify(
         try:
             async with aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=timeout_s)
-            ) as session, session.post(url, data=body, headers=headers) as response:
+            ) as session, session.post(url, data=body, headers=headers,
+                                       allow_redirects=False) as response:
+                if 300 <= response.status < 400:
+                    # A signed body re-posted wherever a server points is not delivery.
+                    raise HTTPStatusError(response.status, "redirected to "
+                                          f"{redirect_target(response.headers.get('Location'))}; "
+                                          "streamer never follows a redirect")
                 if response.status >= 300:
                     raise HTTPStatusError(response.status, response.reason or "refused")
                 return response.status
