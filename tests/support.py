@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import aiohttp
@@ -38,15 +37,3 @@ async def stored_records(sandbox: Sandbox, list_id: int) -> list[dict[str, str]]
         response.raise_for_status()
         records: list[dict[str, str]] = (await response.json())["records"]
         return records
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    """The environment of a ``python -m streamer`` child signing in to ``sandbox``."""
-    creds = sandbox.credentials
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
-    return env | {
-        "CXONE_ISSUER": creds.issuer, "CXONE_CLIENT_ID": creds.client_id,
-        "CXONE_CLIENT_SECRET": creds.client_secret.reveal(),
-        "CXONE_ACCESS_KEY_ID": creds.access_key_id,
-        "CXONE_ACCESS_KEY_SECRET": creds.access_key_secret.reveal(),
-    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -164,6 +165,15 @@ async def test_a_read_only_out_dir_is_told_in_one_line_and_the_run_ends_exact_on
         assert done.returncode == 0, done.stderr
         await assert_exact(api, out)
 
+        disk.remount("ro")  # rebuilding the report of a run now on a read-only disk
+        rebuilt = await anyio.run_process([sys.executable, "-m", "streamer", "report", str(out)],
+                                          check=False)
+        assert rebuilt.returncode == 2
+        assert one_line(rebuilt) == (
+            f"streamer: cannot write {out}/report.html (Read-only file system): make {out} "
+            "writable, then run the same command again to resume")
+        disk.remount("rw")
+
 
 def _garbage(journal: Path) -> None:
     with open(journal, "r+b") as file:
@@ -226,6 +236,19 @@ async def test_a_directory_where_an_output_goes_is_told_in_one_line_and_the_run_
     report = await assert_exact(api, out)
     assert report["resumed"] is resumable
     assert sandbox.stats()["records_received"] == report["outcomes"]["uploaded"]
+
+
+async def test_a_directory_where_a_dry_run_batch_goes_is_told_in_one_line(
+    source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "batches" / "batch-000001.csv").mkdir(parents=True)
+    refused = await upload({}, source, out, "--dry-run")
+    assert refused.returncode == 2
+    assert one_line(refused) == (
+        f"streamer: {out / 'batches' / 'batch-000001.csv'} is a directory where streamer "
+        "writes a file: remove it (or use another --out), then run the same command again "
+        "to resume")
 
 
 async def test_the_library_raises_the_output_error_itself(

@@ -17,8 +17,9 @@ import pytest
 
 import streamer
 from streamer import Sandbox, SandboxConfig
+from tests.cli_runs import cli_env
 from tests.conftest import WriteCsv
-from tests.support import read_outcomes, sandbox_env, settings_for, stored_records
+from tests.support import read_outcomes, settings_for, stored_records
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 READ_BACK = "GET /inContactAPI/services/{version}/lists/call-lists/{listId}"
@@ -27,7 +28,7 @@ READ_BACK = "GET /inContactAPI/services/{version}/lists/call-lists/{listId}"
 def upload(path: Path, out: Path, sandbox: Sandbox) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "streamer", "upload", str(path), "--out", str(out)],
-        env=sandbox_env(sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=cli_env(sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 async def assert_exact(sandbox: Sandbox, out: Path) -> None:

@@ -8,6 +8,7 @@ import aiofiles
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamer.records import Outcome, OutcomeKind, UploadBatch, Verification, row_outcomes
+from streamer.run import writing
 
 
 class DryRunDelivery:
@@ -16,10 +17,12 @@ class DryRunDelivery:
 
     def __init__(self, out_dir: Path, *, resumed: bool) -> None:
         self.directory = out_dir / "batches"
-        self.directory.mkdir(exist_ok=True)
+        with writing(self.directory):
+            self.directory.mkdir(exist_ok=True)
         if not resumed:
             for stale in self.directory.glob("batch-*.csv"):
-                stale.unlink()
+                with writing(stale):
+                    stale.unlink()
         self.verification = Verification()
 
     async def __call__(
@@ -38,6 +41,8 @@ async def write_batch_files(
     """The dry run's delivery: each would-be upload file goes to ``directory``."""
     async with receive, send_outcomes:
         async for batch in receive:
-            async with aiofiles.open(directory / batch.file_name, "wb") as file:
-                await file.write(batch.payload)
+            path = directory / batch.file_name
+            with writing(path):
+                async with aiofiles.open(path, "wb") as file:
+                    await file.write(batch.payload)
             await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.ACCEPTED))
