@@ -45,6 +45,11 @@ async def test_a_stopped_run_resumes_and_ends_complete(
     assert len({r["phoneNumber"] for r in records}) == len(records)
     # Rows sent before the stop were checked in the list, not sent a second time.
     assert sandbox.stats()["records_received"] == len(uploaded)
+    # Read-back's word covers both runs: what the stopped one verified, and this one.
+    verification = report.verification
+    assert verification["verified"] + verification["verified_earlier"] == len(uploaded)
+    assert verification["list_status"] == "Active"
+    assert verification["list_valid_records"] == len(uploaded)
 
 
 async def test_a_changed_file_or_changed_settings_is_refused_until_restart(

@@ -9,11 +9,13 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 import structlog
 from structlog.typing import FilteringBoundLogger
 
 import streamer
-from streamer import Credentials, Sandbox, SandboxConfig, Secret, Settings
+from streamer import ConfigError, Credentials, Sandbox, SandboxConfig, Secret, Settings
+from streamer.credentials import credentials_from_env
 from streamer.csv_text import neutralize
 from streamer.delivery import AdaptiveLimiter
 from streamer.run import open_audit_log
@@ -187,3 +189,20 @@ def test_the_audit_ends_a_line_a_full_disk_cut_before_appending(tmp_path: Path) 
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert lines[1] == '{"event": "cut sh'
     assert json.loads(lines[2])["event"] == "streamer.run_started"
+
+
+def test_the_access_key_route_lives_on_an_area_host_unless_told_otherwise() -> None:
+    def key(**where: str) -> Credentials:
+        return Credentials(access_key_id="k", access_key_secret=Secret("s"),
+                           token_route="access-key", **where)
+
+    assert key().access_key_host() == "https://na1.nice-incontact.com"
+    assert key(area="eu1").access_key_host() == "https://eu1.nice-incontact.com"
+    assert key(issuer="http://127.0.0.1:9").access_key_host() == "http://127.0.0.1:9"
+    assert key(access_key_host_url="https://au1.example/",
+               area="eu1").access_key_host() == "https://au1.example"
+    with pytest.raises(ConfigError, match="CXONE_AREA 'mars'"):
+        key(area="mars")
+    assert credentials_from_env({"CXONE_ACCESS_KEY_ID": "k", "CXONE_ACCESS_KEY_SECRET": "s",
+                                 "CXONE_TOKEN_ROUTE": "access-key", "CXONE_AREA": " AU1 "}
+                                ) == key(area="au1")
