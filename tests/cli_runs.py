@@ -3,33 +3,30 @@ test's own in-process sandbox (the test's event loop serves it while the run goe
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from subprocess import CompletedProcess
-from typing import Any
 
 import anyio
 from aiohttp import web
 
-from streamer import Sandbox
-from streamer.cxone import CXoneClient
-from tests.support import read_outcomes
+from streamer import Credentials, Sandbox
 
 
-def cli_env(sandbox: Sandbox) -> dict[str, str]:
-    """This environment, with the sandbox's credentials as the ``CXONE_*`` variables."""
-    credentials = sandbox.credentials
+def cli_env(target: Sandbox | Credentials) -> dict[str, str]:
+    """This environment, with the sandbox's (or these) credentials as the ``CXONE_*``
+    variables."""
+    credentials = target.credentials if isinstance(target, Sandbox) else target
     env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
     return env | {
         "CXONE_ISSUER": credentials.issuer, "CXONE_CLIENT_ID": credentials.client_id,
         "CXONE_CLIENT_SECRET": credentials.client_secret.reveal(),
         "CXONE_ACCESS_KEY_ID": credentials.access_key_id,
         "CXONE_ACCESS_KEY_SECRET": credentials.access_key_secret.reveal(),
-    }
+    } | ({"CXONE_API_BASE": credentials.api_base} if credentials.api_base else {})
 
 
 def upload_command(source: Path, out: Path, *flags: str) -> list[str]:
@@ -48,21 +45,6 @@ def one_line(done: CompletedProcess[bytes]) -> str:
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("streamer: "), stderr
     return lines[0]
-
-
-async def assert_exact(api: CXoneClient, out: Path) -> dict[str, Any]:
-    """The run in ``out`` ended complete: every record once in outcomes.csv, the report
-    balanced, the journal gone, and the list holding exactly the rows ``uploaded``."""
-    report: dict[str, Any] = json.loads((out / "report.json").read_text())
-    assert report["balanced"] and report["outcomes"]["failed"] == 0, report
-    outcomes = read_outcomes(out)
-    assert [int(o["record"]) for o in outcomes] == list(range(1, report["rows_read"] + 1))
-    uploaded = sorted(o["external_id"] for o in outcomes if o["outcome"] == "uploaded")
-    assert uploaded
-    stored = [external_id async for external_id in api.list_external_ids(report["list_id"])]
-    assert sorted(stored) == uploaded
-    assert not (out / "journal.sqlite3").exists()
-    return report
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -37,3 +39,19 @@ async def stored_records(sandbox: Sandbox, list_id: int) -> list[dict[str, str]]
         response.raise_for_status()
         records: list[dict[str, str]] = (await response.json())["records"]
         return records
+
+
+async def assert_exact(sandbox: Sandbox, out: Path) -> dict[str, Any]:
+    """The run in ``out`` ended complete: its report balanced with no row failed, every
+    record once in outcomes.csv in record order, the journal gone, and the sandbox's list
+    holding exactly the rows ``uploaded``. Returns the report."""
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    assert report["balanced"] and report["outcomes"]["failed"] == 0, report
+    outcomes = read_outcomes(out)
+    assert [int(o["record"]) for o in outcomes] == list(range(1, report["rows_read"] + 1))
+    uploaded = sorted(o["external_id"] for o in outcomes if o["outcome"] == "uploaded")
+    assert uploaded
+    stored = await stored_records(sandbox, report["list_id"])
+    assert sorted(record["externalId"] for record in stored) == uploaded
+    assert not (out / "journal.sqlite3").exists()
+    return report

@@ -5,7 +5,6 @@ doubled row, and never a credential written down."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -18,9 +17,10 @@ from streamer import Sandbox, SandboxConfig
 from streamer.cxone import CXoneClient
 from streamer.errors import HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.settings import ListFields, RetryPolicy
+from tests.cli_runs import cli_env, upload
 from tests.conftest import WriteCsv
 from tests.hostile_front import Front, Passed, answer, json_answer, unsigned_jwt
-from tests.support import read_outcomes, settings_for, stored_records
+from tests.support import assert_exact, read_outcomes, settings_for, stored_records
 
 UPLOAD = r"/call-lists/\d+/upload$"
 CALL_LIST = r"/call-lists/\d+$"
@@ -36,14 +36,6 @@ async def run_through(front: Front, path: Path, out: Path, **overrides: object
                       ) -> streamer.Report:
     settings = settings_for(None, out, credentials=front.credentials, **overrides)
     return await streamer.run(path, settings)
-
-
-async def assert_list_exact(sandbox: Sandbox, out: Path, report: streamer.Report) -> None:
-    assert report.balanced
-    uploaded = sorted(o["external_id"] for o in read_outcomes(out) if o["outcome"] == "uploaded")
-    assert report.list_id is not None
-    assert sorted(r["externalId"] for r in await stored_records(sandbox, report.list_id)) \
-        == uploaded
 
 
 # -- redirects ----------------------------------------------------------------------------
@@ -80,7 +72,7 @@ async def test_an_upload_answer_that_cannot_be_read_is_settled_by_read_back(
         # The sandbox takes the file; only its answer comes back garbled.
         front.on("POST", UPLOAD, answer(202, body), pass_through=True)
         report = await run_through(front, contacts(write_csv), tmp_path / "out")
-        await assert_list_exact(sandbox, tmp_path / "out", report)
+        await assert_exact(sandbox, tmp_path / "out")
     assert report.outcomes["uploaded"] == 30 and report.outcomes["failed"] == 0
     assert report.verification["resent"] == 0
 
@@ -99,16 +91,8 @@ def test_a_malformed_answer_ends_the_run_in_one_line(
     async def serve() -> tuple[int, str]:
         async with Sandbox() as sandbox, Front(sandbox) as front:
             front.on(method, path, answer(200, body))
-            creds = front.credentials
-            env = {"PATH": "/usr/bin:/bin", "CXONE_ISSUER": creds.issuer,
-                   "CXONE_CLIENT_ID": creds.client_id,
-                   "CXONE_CLIENT_SECRET": creds.client_secret.reveal(),
-                   "CXONE_ACCESS_KEY_ID": creds.access_key_id,
-                   "CXONE_ACCESS_KEY_SECRET": creds.access_key_secret.reveal(),
-                   "CXONE_API_BASE": creds.api_base or ""}
-            child = await anyio.run_process(
-                [sys.executable, "-m", "streamer", "upload", str(contacts(write_csv)),
-                 "--out", str(tmp_path / "out")], env=env, check=False)
+            child = await upload(cli_env(front.credentials), contacts(write_csv),
+                                 tmp_path / "out")
             return child.returncode, child.stderr.decode()
 
     code, err = anyio.run(serve)
@@ -186,8 +170,8 @@ async def test_read_back_ends_at_the_first_empty_page_whatever_the_total_claims(
 
     async with Sandbox() as sandbox, Front(sandbox) as front:
         front.on("GET", CALL_LIST, inflate, pass_through=True)
-        report = await run_through(front, contacts(write_csv, 250), tmp_path / "out")
-        await assert_list_exact(sandbox, tmp_path / "out", report)
+        await run_through(front, contacts(write_csv, 250), tmp_path / "out")
+        await assert_exact(sandbox, tmp_path / "out")
         pages = sum(1 for method, path in front.seen if method == "GET"
                     and path.rsplit("/", 1)[-1].isdigit() and "call-lists/" in path)
     assert pages <= 3 + 4  # three pages, then no further than the readers looked
@@ -208,7 +192,7 @@ async def test_read_back_fields_of_another_name_stop_the_run_naming_them_and_res
         assert "externalId" in str(raised.value)  # the fields it did see
         report = await run_through(front, path, out)  # the right name: it resumes
         assert report.resumed
-        await assert_list_exact(sandbox, out, report)
+        await assert_exact(sandbox, out)
         assert sandbox.stats()["records_received"] == 30  # nothing sent twice
 
 
@@ -244,7 +228,7 @@ async def test_the_upload_body_is_well_formed_through_the_front(
     the misbehaviour, not the front)."""
     async with Sandbox() as sandbox, Front(sandbox) as front:
         report = await run_through(front, contacts(write_csv), tmp_path / "out")
-        await assert_list_exact(sandbox, tmp_path / "out", report)
+        await assert_exact(sandbox, tmp_path / "out")
     assert report.outcomes["uploaded"] == 30
 
 

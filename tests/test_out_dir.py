@@ -18,12 +18,10 @@ from aiohttp import web
 import streamer
 from examples.make_contacts import write_contacts
 from streamer import Interrupted, OutputError, Sandbox, Settings
-from streamer.cxone import CXoneClient
 from streamer.errors import echoes_dropped
 from streamer.run import Journal, claim_out_dir, open_audit_log
 from streamer.run._report import RowFileWriter
 from tests.cli_runs import (
-    assert_exact,
     cli_env,
     one_line,
     read_all,
@@ -32,7 +30,7 @@ from tests.cli_runs import (
     webhook_receiver,
 )
 from tests.local_disk import small_disk
-from tests.support import settings_for
+from tests.support import assert_exact, settings_for
 
 
 @pytest.fixture
@@ -72,7 +70,7 @@ async def _race(env: dict[str, str], source: Path, out: Path, gate: _Gate,
 
 
 async def test_two_runs_started_together_into_one_out_one_is_refused_in_one_line(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path
+    sandbox: Sandbox, source: Path, tmp_path: Path
 ) -> None:
     env, gate = cli_env(sandbox), _Gate()
     async with webhook_receiver(gate.hold) as url:
@@ -85,7 +83,7 @@ async def test_two_runs_started_together_into_one_out_one_is_refused_in_one_line
             line = one_line(refused)
             assert line.startswith("streamer: another streamer run ")
             assert f"is using {out}; wait for it to finish or use another --out" in line
-            report = await assert_exact(api, out)
+            report = await assert_exact(sandbox, out)
             assert report["webhook"]["delivered"] is True
             # The refused run sent nothing: each accepted row reached the list once.
             assert (sandbox.stats()["records_received"] - received_before
@@ -93,7 +91,7 @@ async def test_two_runs_started_together_into_one_out_one_is_refused_in_one_line
 
 
 async def test_restart_is_refused_while_another_run_holds_the_out_dir(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path
+    sandbox: Sandbox, source: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     at_webhook, release = anyio.Event(), anyio.Event()
@@ -121,11 +119,11 @@ async def test_restart_is_refused_while_another_run_holds_the_out_dir(
             release.set()
             stderr = await read_all(holder.stderr)
             assert await holder.wait() == 0, stderr
-    await assert_exact(api, out)
+    await assert_exact(sandbox, out)
 
 
 async def test_a_full_disk_stops_the_run_in_one_line_and_the_same_command_resumes(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path
+    sandbox: Sandbox, source: Path, tmp_path: Path
 ) -> None:
     env = cli_env(sandbox)
     with small_disk(tmp_path / "disk", size="256k") as disk:
@@ -141,13 +139,13 @@ async def test_a_full_disk_stops_the_run_in_one_line_and_the_same_command_resume
         disk.remount("size=64m")
         again = await upload(env, source, out, *flags)
         assert again.returncode == 0, again.stderr
-        report = await assert_exact(api, out)
+        report = await assert_exact(sandbox, out)
         assert report["resumed"] is True
         assert sandbox.stats()["records_received"] == report["outcomes"]["uploaded"]
 
 
 async def test_a_read_only_out_dir_is_told_in_one_line_and_the_run_ends_exact_once_writable(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path
+    sandbox: Sandbox, source: Path, tmp_path: Path
 ) -> None:
     env = cli_env(sandbox)
     with small_disk(tmp_path / "disk", size="64m") as disk:
@@ -163,7 +161,7 @@ async def test_a_read_only_out_dir_is_told_in_one_line_and_the_run_ends_exact_on
         disk.remount("rw")
         done = await upload(env, source, out, "--list", "ro")
         assert done.returncode == 0, done.stderr
-        await assert_exact(api, out)
+        await assert_exact(sandbox, out)
 
         disk.remount("ro")  # rebuilding the report of a run now on a read-only disk
         rebuilt = await anyio.run_process([sys.executable, "-m", "streamer", "report", str(out)],
@@ -187,7 +185,7 @@ def _truncated(journal: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
 async def test_a_damaged_journal_is_kept_and_told_in_one_line_and_restart_ends_exact(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path,
+    sandbox: Sandbox, source: Path, tmp_path: Path,
     damage: Callable[[Path], None],
 ) -> None:
     out = tmp_path / "out"
@@ -210,14 +208,14 @@ async def test_a_damaged_journal_is_kept_and_told_in_one_line_and_restart_ends_e
 
     restarted = await upload(env, source, out, "--list", "damaged", "--restart")
     assert restarted.returncode == 0, restarted.stderr
-    report = await assert_exact(api, out)
+    report = await assert_exact(sandbox, out)
     assert report["resumed"] is False
 
 
 @pytest.mark.parametrize("name", ["outcomes.csv", "report.json", "audit.jsonl",
                                   "journal.sqlite3"])
 async def test_a_directory_where_an_output_goes_is_told_in_one_line_and_the_run_resumes(
-    sandbox: Sandbox, api: CXoneClient, source: Path, tmp_path: Path, name: str
+    sandbox: Sandbox, source: Path, tmp_path: Path, name: str
 ) -> None:
     out = tmp_path / "out"
     (out / name).mkdir(parents=True)
@@ -233,7 +231,7 @@ async def test_a_directory_where_an_output_goes_is_told_in_one_line_and_the_run_
     (out / name).rmdir()
     again = await upload(env, source, out, "--list", "in-the-way")
     assert again.returncode == 0, again.stderr
-    report = await assert_exact(api, out)
+    report = await assert_exact(sandbox, out)
     assert report["resumed"] is resumable
     assert sandbox.stats()["records_received"] == report["outcomes"]["uploaded"]
 

@@ -17,10 +17,9 @@ from aiohttp import web
 import streamer
 from examples.make_contacts import write_contacts
 from streamer import ConfigError, Sandbox, Secret
-from streamer.cxone import CXoneClient
-from tests.cli_runs import assert_exact, cli_env, upload_command, webhook_receiver
+from tests.cli_runs import cli_env, upload_command, webhook_receiver
 from tests.conftest import WriteCsv
-from tests.support import settings_for
+from tests.support import assert_exact, settings_for
 
 
 def closed_port() -> int:
@@ -80,7 +79,7 @@ def test_a_plain_http_webhook_to_another_host_is_refused() -> None:
 
 
 async def test_the_webhook_comes_after_the_report_and_a_kill_there_resumes_with_all_settled(
-    sandbox: Sandbox, api: CXoneClient, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path
 ) -> None:
     source, out = tmp_path / "contacts.csv", tmp_path / "out"
     write_contacts(source, 2000, seed=9)
@@ -109,7 +108,7 @@ async def test_the_webhook_comes_after_the_report_and_a_kill_there_resumes_with_
 
         again = await anyio.run_process(command, env=env, check=False)
         assert again.returncode == 0, again.stderr
-    report = await assert_exact(api, out)
+    report = await assert_exact(sandbox, out)
     assert report["resumed"] is True and report["upload"]["rows_sent"] == 0
     assert sandbox.stats()["records_received"] == received  # nothing uploaded again
     assert len(seen) == 2 and report["webhook"]["delivered"] is True
