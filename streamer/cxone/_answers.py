@@ -49,16 +49,16 @@ def json_object(body: Any, what: str) -> dict[str, Any]:
 def integer(body: dict[str, Any], key: str, what: str) -> int:
     """``body[key]`` as an id or a count: a JSON integer or a string of digits."""
     value = body.get(key)
-    if isinstance(value, bool) or value is None:
+    if value is None:
         raise UnreadableAnswer(f"{what}: the answer has no {key}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise UnreadableAnswer(f"{what}: {key} is not a number: {str(value)[:40]!r}")
+    number = _optional_int(body, key)
+    if number is None:
+        raise UnreadableAnswer(f"{what}: {key} is not a number: {str(value)[:40]!r}")
+    return number
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
+    """``body[key]`` as an integer, if it is one (a JSON integer or a string of digits)."""
     value = body.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -98,30 +98,31 @@ class Http:
 
 async def _read_body(response: aiohttp.ClientResponse, what: str) -> bytes:
     """The whole answer, unless it is larger than streamer ever reads."""
+    too_large = UnreadableAnswer(f"{what}: an answer over the {MAX_ANSWER_BYTES >> 20} MB "
+                                 "streamer reads")
     if (response.content_length or 0) > MAX_ANSWER_BYTES:
-        raise UnreadableAnswer(f"{what}: an answer of {response.content_length:,} bytes, "
-                               f"over the {MAX_ANSWER_BYTES >> 20} MB streamer reads")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise UnreadableAnswer(f"{what}: an answer over the {MAX_ANSWER_BYTES >> 20} MB "
-                                   "streamer reads")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise too_large
+    body = await _read_at_most(response, MAX_ANSWER_BYTES + 1)
+    if len(body) > MAX_ANSWER_BYTES:
+        raise too_large
+    return body
 
 
 async def _read_text(response: aiohttp.ClientResponse, limit: int) -> str:
     """The first ``limit`` bytes of an answer as text; the rest is never read."""
+    return (await _read_at_most(response, limit)).decode("utf-8", errors="replace")
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The answer's first ``limit`` bytes: reading stops there."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(1 << 14):
+    async for chunk in response.content.iter_chunked(1 << 16):
         chunks.append(chunk)
         size += len(chunk)
         if size >= limit:
             break
-    return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
+    return b"".join(chunks)[:limit]
 
 
 def _message(text: str, reason: str | None, scrub: Callable[[str], str]) -> str:

@@ -88,7 +88,6 @@ class Reconciler:
         first = await self._page(start)
         result.records_read += first.size
         if not first.size:
-            journal.add_listed((), read_from=start)
             return
         step = min(first.size, MAX_PAGE_SIZE)
         next_skip, end = start + step, None

@@ -54,63 +54,45 @@ def mask_external_id(value: str) -> str:
     return "*" * (len(value) - 4) + value[-4:]
 
 
-def _masked(key: str, value: Any, *, pii: bool) -> Any:
+def _masked(key: str, value: Any, *, pii: bool, secrets: tuple[Secret, ...]) -> Any:
+    """``value`` as the audit may hold it: masked by its key, and (whatever the key) a
+    string with the credentials cut out."""
     lowered = key.lower()
     if lowered in _SECRET_KEYS:
         return MASK
     if isinstance(value, dict):
-        return {k: _masked(str(k), v, pii=pii) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(key, item, pii=pii) for item in value]
-    if not pii and isinstance(value, str):
+        return {k: _masked(str(k), v, pii=pii, secrets=secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(key, item, pii=pii, secrets=secrets) for item in value]
+    if not isinstance(value, str):
+        return value
+    if not pii:
         if lowered in _PHONE_KEYS:
             return mask_phone(value)
         if lowered in _EMAIL_KEYS:
             return mask_email(value)
         if lowered in _EXTERNAL_ID_KEYS:
             return mask_external_id(value)
-    return value
+    return scrub(value, secrets)
 
 
-def redactor(*, full_pii: bool = False) -> Callable[..., MutableMapping[str, Any]]:
+def redactor(*, full_pii: bool = False,
+             secrets: Iterable[Secret] = ()) -> Callable[..., MutableMapping[str, Any]]:
     """A structlog processor: secrets always masked; phones, emails and external ids
-    partly, unless ``full_pii`` (``--audit-pii full``). Nested dicts and lists are walked
-    too."""
+    partly, unless ``full_pii`` (``--audit-pii full``). Then, the last line of defence:
+    whatever its key, every string loses each of ``secrets`` and any ``Bearer``/``Basic``
+    token, as :func:`streamer.credentials.scrub` does to a server's text. Nested dicts
+    and lists are walked too."""
+    values = tuple(secrets)
 
     def redact(
         logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key, value in event_dict.items():
-            event_dict[key] = _masked(key, value, pii=full_pii)
+            event_dict[key] = _masked(key, value, pii=full_pii, secrets=values)
         return event_dict
 
     return redact
-
-
-def _scrubbed(value: Any, secrets: tuple[Secret, ...]) -> Any:
-    if isinstance(value, str):
-        return scrub(value, secrets)
-    if isinstance(value, dict):
-        return {k: _scrubbed(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrubbed(item, secrets) for item in value]
-    return value
-
-
-def scrubber(secrets: Iterable[Secret] = ()) -> Callable[..., MutableMapping[str, Any]]:
-    """A structlog processor, the last line of defence: whatever its key, every string of
-    an event (nested ones too) loses each of ``secrets`` and any ``Bearer``/``Basic``
-    token, as :func:`streamer.credentials.scrub` does to a server's text."""
-    values = tuple(secrets)
-
-    def scrub_event(
-        logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
-    ) -> MutableMapping[str, Any]:
-        for key, value in event_dict.items():
-            event_dict[key] = _scrubbed(value, values)
-        return event_dict
-
-    return scrub_event
 
 
 class _AuditFile:
@@ -172,8 +154,7 @@ def _logger(output: Any, *, full_pii: bool, secrets: Iterable[Secret],
             **context: Any) -> FilteringBoundLogger:
     processors: list[Processor] = [
         structlog.processors.add_log_level,
-        redactor(full_pii=full_pii),
-        scrubber(secrets),
+        redactor(full_pii=full_pii, secrets=secrets),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.JSONRenderer(sort_keys=False),
     ]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from streamer.records import REASON_HELP, Progress, ReasonCode
-from streamer.run._local_io import writing
 from streamer.run._report import Report, write_text_atomically
 
 _COLOURS = {"uploaded": "#2e7d32", "accepted": "#66bb6a", "duplicate": "#1565c0",
@@ -209,8 +208,7 @@ def render_text(report: dict[str, Any]) -> str:
 def write_html(out_dir: Path) -> dict[str, Any]:
     """(Re)build ``out_dir/report.html`` from ``out_dir/report.json``; returns the report."""
     report: dict[str, Any] = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
-    with writing(out_dir / "report.html"):
-        write_text_atomically(out_dir / "report.html", render_html(report))
+    write_text_atomically(out_dir / "report.html", render_html(report))
     return report
 
 

@@ -12,7 +12,6 @@ from structlog.typing import FilteringBoundLogger
 from streamer.records import OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
-from streamer.run._local_io import writing
 from streamer.run._report import OUTCOME_HEADER, Report, RowFileWriter, write_report
 from streamer.run._webhook import notify
 from streamer.settings import Settings
@@ -110,18 +109,15 @@ async def finish_run(
         request_timeline=stats.timeline,
     )
     report_path = out_dir / "report.json"
-    with writing(report_path):
-        await write_report(report_path, report)
-    with writing(out_dir / "report.html"):
-        await anyio.to_thread.run_sync(write_html, out_dir)
+    await write_report(report_path, report)
+    await anyio.to_thread.run_sync(write_html, out_dir)
     if settings.webhook_url:
         report.webhook = await notify(
             settings.webhook_url, run_finished_payload(report),
             secret=settings.webhook_secret, timeout_s=settings.webhook_timeout,
             attempts=settings.webhook_attempts, log=log,
         )
-        with writing(report_path):  # replaced whole: the old report or the new, never half
-            await write_report(report_path, report)
+        await write_report(report_path, report)  # replaced whole: the old or the new
     journal.remove()
     log.info("streamer.run_finished", rows_read=report.rows_read,
              balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)

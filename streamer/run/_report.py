@@ -61,13 +61,15 @@ class Report:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a crash leaves the old file or the new."""
+    """Write via a temporary file and a rename, so a crash leaves the old file or the new;
+    a write the disk refuses leaves as an :class:`~streamer.errors.OutputError`."""
     temporary = path.with_name(path.name + ".part")
-    with open(temporary, "w", encoding="utf-8", newline="") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    with writing(path):
+        with open(temporary, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
 
 
 async def write_report(path: Path, report: Report) -> None:
