@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamer.cleaning import DncEntry, DncGroup
-from streamer.delivery import JobState, RecordsPage
+from streamer.delivery import JobState, RecordsPage, Removal
 from streamer.errors import UnreadableAnswer
 
 #: How many field names an error quotes from an unreadable record.
@@ -154,6 +154,60 @@ def records_page(body: Any, what: str, id_fields: Sequence[str]) -> RecordsPage:
                        str(status) if status else None,
                        _optional_int(result, "validRecords"),
                        _optional_int(result, "invalidRecords"))
+
+
+def list_name(body: Any, what: str) -> str:
+    """One list's name, from ``GET /lists/call-lists/{listId}`` (``resultSet.listName``)."""
+    return text(json_object(json_object(body, what).get("resultSet"), what + " resultSet"),
+                "listName", what)
+
+
+#: removeProspects' answer [C]: the ids it removed, and those it did not.
+_REMOVED_KEYS = ("successfulRecords", "failedRecords")
+#: Where a removal record says why, beyond its ``resultCode`` (inferred: not documented).
+_REMOVAL_MESSAGES = ("resultMessage", "message", "errorMessage", "description")
+
+
+def removals(body: Any, what: str, sent: Sequence[str], id_fields: Sequence[str]) -> list[Removal]:
+    """removeProspects' answer, ``{successfulRecords: [{externalId, resultCode}],
+    failedRecords: [...]}`` [C], as one :class:`Removal` per id of ``sent``, in order.
+
+    Read leniently where the shape is only inferred: a list missing or null is empty (so
+    is a body-less answer), the two may come wrapped in ``resultSet``, names match ignoring
+    case and underscores, a result code may be a number or a string. An id the answer does
+    not name is ``removed=None``: only the list can tell. What contradicts the call stops
+    the run in one line naming what was seen: records that are not objects, a record
+    without an external id, an id that was not sent, one id both removed and not.
+    """
+    answer = json_object(body, what)
+    keys = {_fold(key): key for key in answer}
+    if not any(_fold(k) in keys for k in _REMOVED_KEYS) and "resultset" in keys:
+        answer = json_object(answer[keys["resultset"]], what + " resultSet")
+        keys = {_fold(key): key for key in answer}
+    folded, spelled = field_reader(id_fields)
+    code = field_reader(("resultCode",))[0]
+    message = field_reader(_REMOVAL_MESSAGES)[0]
+    wanted = set(sent)
+    said: dict[str, Removal] = {}
+    for name, removed in zip(_REMOVED_KEYS, (True, False), strict=True):
+        records = _objects(answer, keys.get(_fold(name), name), what)
+        for record in records:
+            external_id = first_field(record, folded)
+            if not external_id:
+                raise UnreadableAnswer(
+                    f"{what}: a record of {name} carries none of the external id fields "
+                    f"streamer reads ({spelled}); its fields: {_fields_seen([record])}")
+            if external_id not in wanted:
+                raise UnreadableAnswer(f"{what}: {name} names an external id that was not "
+                                       f"sent (of {len(wanted):,} sent)")
+            if said.get(external_id, Removal(external_id, removed)).removed is not removed:
+                raise UnreadableAnswer(f"{what}: one external id is in both successfulRecords "
+                                       "and failedRecords")
+            result, why = first_field(record, code), first_field(record, message)
+            said[external_id] = Removal(
+                external_id, removed, f"{result}: {why}" if result and why and why != result
+                else result or why)
+    return [said.get(external_id) or Removal(external_id, None) for external_id in sent]
 
 
 def job_state(body: Any, what: str, job_id: int) -> JobState:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 import anyio
@@ -30,7 +31,7 @@ from streamer.credentials import Credentials, Secret, require_safe_url
 from streamer.cxone import _answers as answers
 from streamer.cxone import _routes as routes
 from streamer.cxone._http import Http
-from streamer.delivery import AdaptiveLimiter, JobState, RecordsPage
+from streamer.delivery import AdaptiveLimiter, JobState, RecordsPage, Removal
 from streamer.errors import ConfigError, HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.limits import MAX_PAGE_SIZE
 from streamer.retry import retry_call
@@ -40,6 +41,8 @@ T = TypeVar("T")
 
 #: The list status CXone gives a list that no longer dials; never picked by name.
 _INACTIVE = "inactive"
+#: How much of CXone's word on one removed record is kept (it goes into removed.csv).
+_RESULT_CHARS = 200
 
 
 def jwt_claims(token: str, what: str = "id_token") -> dict[str, Any]:
@@ -226,9 +229,18 @@ class CXoneClient:
     # -- calling lists ------------------------------------------------------------------
 
     async def find_list(self, name: str) -> int | None:
-        """The id of the oldest active calling list named ``name``, paging through all
-        lists (to the first empty page: a total is a hint, not a bound)."""
-        found: list[int] = []
+        """The id of the oldest active calling list named ``name``."""
+        return min((entry.list_id for entry in await self._lists(name)
+                    if (entry.status or "").lower() != _INACTIVE), default=None)
+
+    async def lists_named(self, name: str) -> list[int]:
+        """The ids of every calling list named ``name``, whatever its status."""
+        return [entry.list_id for entry in await self._lists(name)]
+
+    async def _lists(self, name: str) -> list[answers.ListEntry]:
+        """The calling lists named ``name``, paging through all lists (to the first empty
+        page: a total is a hint, not a bound)."""
+        found: list[answers.ListEntry] = []
         skip, previous = 0, None
         while True:
             params = {"skip": skip, "top": MAX_PAGE_SIZE}
@@ -236,11 +248,15 @@ class CXoneClient:
             lists = answers.lists_page(
                 await self._api("GET", routes.CALL_LISTS, params=params), what)
             if not lists:
-                return min(found, default=None)
+                return found
             _check_paging(lists, previous, what)
-            found += [entry.list_id for entry in lists if entry.name == name
-                      and (entry.status or "").lower() != _INACTIVE]
+            found += [entry for entry in lists if entry.name == name]
             skip, previous = skip + len(lists), lists
+
+    async def list_name(self, list_id: int) -> str:
+        """A list's name (``removeProspects`` names the list by name)."""
+        answer = await self._api("GET", routes.CALL_LIST.format(listId=list_id))
+        return answers.list_name(answer, f"GET list {list_id}")
 
     async def create_list(
         self,
@@ -306,6 +322,19 @@ class CXoneClient:
                                     params=params)
         return answers.records_page(answer, f"read back list {list_id}",
                                     self._fields.record_id_fields)
+
+    async def remove_prospects(self, list_name: str, external_ids: list[str]) -> list[Removal]:
+        """Remove records from a list by external id (one attempt), as CXone answers for
+        each. Its words reach removed.csv only scrubbed of credentials, and cut short."""
+        body = {"prospectsToRemove": [{"externalId": i} for i in external_ids]}
+        answer = await self.request(
+            "DELETE", routes.CALL_LIST_REMOVE_PROSPECTS.format(listName=quote(list_name, safe="")),
+            json_body=body, expect=(200, 202))
+        # externalId is the documented name; read-back's own names are accepted too.
+        said = answers.removals(answer, f"remove records from list {list_name!r}", external_ids,
+                                ("externalId", *self._fields.record_id_fields))
+        return [Removal(r.external_id, r.removed, self._http.scrub(r.result)[:_RESULT_CHARS])
+                for r in said]
 
     async def list_external_ids(self, list_id: int) -> AsyncIterator[str]:
         """Every external id in a list, read page by page to the first empty page."""

@@ -22,13 +22,16 @@ API_BASE = API_ROOT + "/services/{version}"
 CALL_LISTS = "/lists/call-lists"
 CALL_LIST = "/lists/call-lists/{listId}"
 CALL_LIST_UPLOAD = "/lists/call-lists/{listId}/upload"
+#: [C] ``DELETE`` with ``{"prospectsToRemove": [{"externalId": ...}]}``: records removed by
+#: external id, answered per record. It names the list by name, not id.
+CALL_LIST_REMOVE_PROSPECTS = "/lists/call-lists/{listName}/removeProspects"
 UPLOAD_JOBS = "/lists/call-lists/jobs"
 UPLOAD_JOB = "/lists/call-lists/jobs/{jobId}"
 DNC_GROUPS = "/dnc-groups"
 DNC_GROUP_RECORDS = "/dnc-groups/{groupId}/records"
 
 #: What each kind of path parameter must look like, for a server's router.
-_PARAMETER_PATTERNS = {"version": r"v[0-9]+\.0"}
+_PARAMETER_PATTERNS = {"version": r"v[0-9]+\.0", "listName": r"[^/]+"}
 _ID = r"\d+"
 
 

@@ -8,7 +8,8 @@ the check of every API call's token before any fault, is :mod:`._sandbox_auth`'s
 
 It serves the routes of :mod:`streamer.cxone._routes`, the API root in any case
 (``/incontactapi/`` too), as CXone's IIS servers do. Introspection without auth:
-``GET /sandbox/stats`` and ``GET /sandbox/lists/{id}/records``.
+``GET /sandbox/stats`` and ``GET /sandbox/lists/{id}/records`` (the records a list holds,
+and per external id how often removeProspects was asked to remove it and did).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Sandbox:
         api("GET", routes.CALL_LIST, lists.get_list)
         api("DELETE", routes.CALL_LIST, lists.delete_list)
         api("POST", routes.CALL_LIST_UPLOAD, lists.upload)
+        api("DELETE", routes.CALL_LIST_REMOVE_PROSPECTS, lists.remove_prospects)
         api("GET", routes.DNC_GROUPS, self._dnc.get_groups)
         api("GET", routes.DNC_GROUP_RECORDS, self._dnc.get_records)
         api("POST", routes.DNC_GROUP_RECORDS, self._dnc.add_records)
@@ -215,6 +217,7 @@ class Sandbox:
             "records_received": self.records_received,
             "records_stored": {str(i): len(cl.records) for i, cl in self._lists.items()},
             "records_lost": self.records_lost,
+            "records_removed": self._calling.records_removed,
             "jobs_cancelled": self.jobs_cancelled,
             "resets": self.resets,
             "tokens_issued": self.tokens_issued,
@@ -236,4 +239,6 @@ class Sandbox:
         if calling_list is None:
             raise not_found("no such list")
         return web.json_response({"listId": calling_list.list_id,
-                                  "records": list(calling_list.records.values())})
+                                  "records": list(calling_list.records.values()),
+                                  "removed": dict(calling_list.removed),
+                                  "removals_asked": dict(calling_list.removals_asked)})

@@ -15,6 +15,7 @@ import io
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,11 @@ class CallingList:
     order: list[str] = field(default_factory=list)
     invalid_records: int = 0
     uploaded: str = ""
+    #: Per external id: how many times removeProspects named it, and removed its record.
+    removals_asked: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    #: ``order`` still holds removed ids: rebuilt at the next read, not at every removal.
+    order_stale: bool = False
 
     def forget_records(self) -> None:
         """Lose every record, as a list emptied behind the client's back (for tests)."""
@@ -96,6 +102,7 @@ class CallingLists:
         self._next_job_id = 5001
         self.records_received = 0
         self.records_lost = 0
+        self.records_removed = 0
         self.jobs_cancelled = 0
 
     def add(self, name: str, columns: dict[str, str]) -> int:
@@ -152,6 +159,9 @@ class CallingLists:
             return web.json_response({"resultSet": result})
         skip, top = paging(request)
         stored, spell = calling_list.records, self._spell
+        if calling_list.order_stale:
+            calling_list.order = list(dict.fromkeys(i for i in calling_list.order if i in stored))
+            calling_list.order_stale = False
         page = [stored[i] for i in calling_list.order[skip : skip + top]]
         if spell is not None:
             page = [{spell(k): v for k, v in record.items()} for record in page]
@@ -162,6 +172,35 @@ class CallingLists:
         calling_list = self._find(request)
         del self.lists[calling_list.list_id]
         return web.json_response({})
+
+    async def remove_prospects(self, request: web.Request) -> web.Response:
+        """``removeProspects``: records removed by external id, from the list of that name
+        (the oldest active one, when several are), answered per record; an id the list
+        does not hold is a failed record (``NotFound``)."""
+        name = request.match_info["listName"]
+        named = sorted((cl for cl in self.lists.values() if cl.name == name),
+                       key=lambda cl: (cl.status != "Active", cl.list_id))
+        if not named:
+            raise not_found("no list of that name")
+        calling_list = named[0]
+        try:
+            body = await request.json()
+            ids = [str(prospect["externalId"]) for prospect in body["prospectsToRemove"]]
+        except (ValueError, KeyError, TypeError):
+            return problem(400, "prospectsToRemove must be a list of {externalId}")
+        successful: list[dict[str, str]] = []
+        failed: list[dict[str, str]] = []
+        for external_id in ids:
+            calling_list.removals_asked[external_id] += 1
+            if calling_list.records.pop(external_id, None) is None:
+                failed.append({"externalId": external_id, "resultCode": "NotFound",
+                               "resultMessage": "no record with this external id"})
+            else:
+                calling_list.removed[external_id] += 1
+                successful.append({"externalId": external_id, "resultCode": "Success"})
+        calling_list.order_stale = calling_list.order_stale or bool(successful)
+        self.records_removed += len(successful)
+        return web.json_response({"successfulRecords": successful, "failedRecords": failed})
 
     async def upload(self, request: web.Request) -> web.Response:
         calling_list = self._find(request)

@@ -7,7 +7,7 @@ from streamer.delivery._deliver import Delivery, ListDelivery
 from streamer.delivery._dry_run import DryRunDelivery
 from streamer.delivery._lists import resolve_list
 from streamer.delivery._pacing import AdaptiveLimiter
-from streamer.delivery._target import JobState, ListTarget, RecordsPage
+from streamer.delivery._target import JobState, ListTarget, RecordsPage, Removal
 
 __all__ = [
     "AdaptiveLimiter",
@@ -17,6 +17,7 @@ __all__ = [
     "ListDelivery",
     "ListTarget",
     "RecordsPage",
+    "Removal",
     "batch_rows",
     "resolve_list",
 ]

@@ -42,6 +42,20 @@ class RecordsPage:
     invalid_records: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What the service said of one external id it was asked to remove.
+
+    ``removed``: ``True`` in its successful records, ``False`` in its failed ones, ``None``
+    when its answer did not name the id (only reading the list can tell). ``result`` is
+    its word on the record (a result code, and a message when it gave one).
+    """
+
+    external_id: str
+    removed: bool | None
+    result: str = ""
+
+
 class ListTarget(Protocol):
     """A calling-list service. Calls marked "one attempt" leave retrying to the caller
     (the uploader paces and counts them); the others retry by themselves."""
@@ -68,6 +82,14 @@ class ListTarget(Protocol):
         """Remove a list (one this run created and lost a race with)."""
         ...
 
+    async def list_name(self, list_id: int) -> str:
+        """The name of the list with id ``list_id``."""
+        ...
+
+    async def lists_named(self, name: str) -> list[int]:
+        """The ids of every list named ``name``, whatever its status."""
+        ...
+
     async def upload(
         self, list_id: int, file_name: str, payload: bytes, options: UploadOptions
     ) -> int:
@@ -84,4 +106,9 @@ class ListTarget(Protocol):
 
     async def records_page(self, list_id: int, skip: int) -> RecordsPage:
         """One page of the list's records (one attempt); empty past the end."""
+        ...
+
+    async def remove_prospects(self, list_name: str, external_ids: list[str]) -> list[Removal]:
+        """Remove the records with these external ids from the list named ``list_name``
+        (one attempt): one :class:`Removal` per id, in the order given."""
         ...
