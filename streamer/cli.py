@@ -1,9 +1,10 @@
 """The command line: argument parsing, progress display and exit codes; no business logic.
 
-Exit status: 0 every row accounted for and none failed; 1 some rows failed upload (or
-the service failed the run); 2 a user error or an output directory that cannot be used
-(full, read-only, a damaged journal, another run in it), told in one line on stderr; 130
-stopped by Ctrl-C or SIGTERM (run the same command again to resume).
+Exit status: 0 every row accounted for and none failed; 1 some rows failed upload, or
+--mirror could not remove some records (or the service failed the run); 2 a user error,
+an output directory that cannot be used (full, read-only, a damaged journal, another run
+in it) or a --mirror its guard refused, told in one line on stderr; 130 stopped by
+Ctrl-C or SIGTERM (run the same command again to resume).
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from pathlib import Path
 
 import anyio
 
-from streamer._cli_options import count, default, help_of, option, positive_int
+from streamer._cli_options import count, default, help_of, option, positive_int, share
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
-from streamer.errors import ConfigError, InputError, Interrupted, OutputError, StreamerError
+from streamer.errors import (
+    ConfigError,
+    InputError,
+    Interrupted,
+    MirrorRefused,
+    OutputError,
+    StreamerError,
+)
 from streamer.pipeline import run
 from streamer.records import Progress
 from streamer.run import progress_line, render_text, summary_line, write_html
@@ -110,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
                         help=help_of(S, "audit_full_pii"))
     upload.add_argument("--resend-rounds", type=int, metavar="N", **option(S, "resend_rounds"))
+    upload.add_argument("--mirror", action="store_true", help=help_of(S, "mirror"))
+    upload.add_argument("--mirror-max-remove", type=share, metavar="SHARE",
+                        **option(S, "mirror_max_remove"))
     upload.add_argument("--webhook", metavar="URL", **option(S, "webhook_url"))
     cxone = upload.add_argument_group("CXone upload options")
     cxone.add_argument("--api-version", metavar="vN.0", **option(S, "api_version"))
@@ -199,6 +210,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         restart=args.restart,
         audit_full_pii=args.audit_pii == "full",
         resend_rounds=args.resend_rounds,
+        mirror=args.mirror,
+        mirror_max_remove=args.mirror_max_remove,
         webhook_url=args.webhook,
         webhook_secret=webhook_secret_from_env(),
         upload=UploadOptions(
@@ -238,7 +251,7 @@ async def _upload(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty()
     report = None
     async with AsyncExitStack() as stack:
-        if settings.credentials is None and not settings.dry_run:
+        if settings.credentials is None and (not settings.dry_run or settings.mirror):
             sandbox = await stack.enter_async_context(Sandbox())
             # An embedded sandbox starts empty: a journal from an earlier one means nothing.
             settings = replace(settings, credentials=sandbox.credentials, restart=True)
@@ -259,7 +272,11 @@ async def _upload(args: argparse.Namespace) -> int:
         print(f"streamer: reading the list back could not finish ({incomplete}); the rows "
               "it could not check are failed as verify_incomplete and may well be in the "
               "list: check them in CXone, or upload failed.csv again later", file=sys.stderr)
-    return EXIT_FAILED_ROWS if report.failed or not report.balanced else EXIT_OK
+    unmirrored = bool(report.mirror.get("failed"))
+    if unmirrored:
+        print(f"streamer: {report.mirror['failed']:,} records could not be removed from the "
+              "list; removed.csv says why for each", file=sys.stderr)
+    return EXIT_FAILED_ROWS if report.failed or unmirrored or not report.balanced else EXIT_OK
 
 
 async def _report(args: argparse.Namespace) -> int:
@@ -289,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except* Interrupted as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
         status = EXIT_INTERRUPTED
-    except* (InputError, ConfigError, OutputError) as group:
+    except* (InputError, ConfigError, OutputError, MirrorRefused) as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)
         status = EXIT_USAGE
     except* StreamerError as group:

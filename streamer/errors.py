@@ -9,13 +9,14 @@ Row-level problems are never exceptions: they are outcomes with a reason code
     ├── OutputError            the output directory cannot be used: full, read-only, a
     │                          damaged journal, a directory in a file's way, another run in it
     ├── Interrupted            the run was stopped on request; the same call resumes it
+    ├── MirrorRefused          --mirror would remove too much of the list: nothing removed
     └── RemoteError            the CXone service (or the sandbox) failed us
         ├── TransportError     no HTTP answer: refused, reset, timed out
         ├── HTTPStatusError    an HTTP answer with an unexpected status (a redirect too)
         └── UnreadableAnswer   an expected status, but a body that is not what it must be
 
-What the user must fix (``InputError``, ``ConfigError``, ``OutputError``) makes the CLI
-print one line saying what to do, and exit 2.
+What the user must fix (``InputError``, ``ConfigError``, ``OutputError``, ``MirrorRefused``)
+makes the CLI print one line saying what to do, and exit 2.
 No message ever carries a credential or a token.
 """
 
@@ -23,8 +24,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
 import anyio
+
+if TYPE_CHECKING:  # the report is built on these errors' base: no import cycle at run time
+    from streamer.run import Report
 
 #: What a stage meets when the stage it feeds has died: its stream broke under it.
 _ECHOES = (anyio.BrokenResourceError, anyio.ClosedResourceError)
@@ -53,6 +58,19 @@ class OutputError(StreamerError):
 
 class Interrupted(StreamerError):
     """The run stopped because it was asked to (Ctrl-C); its journal lets it resume."""
+
+
+class MirrorRefused(StreamerError):
+    """``--mirror`` would have removed more of the list than ``--mirror-max-remove``
+    allows (or could not be sure of the list it removes from), so it removed nothing.
+
+    Raised once the run is otherwise complete: every row has its outcome and every output
+    is written. ``report`` is the run's :class:`~streamer.run.Report`, saying why.
+    """
+
+    def __init__(self, message: str, report: Report | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class RemoteError(StreamerError):

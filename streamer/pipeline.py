@@ -84,13 +84,15 @@ class _Run:
                 raise Interrupted(f"stopped after {source.rows_read:,} rows; the journal in "
                                   f"{self.out_dir} keeps every decided row: run the same "
                                   "command again to resume")
+            mirror = await delivery.mirror_list(self.client, self.settings, self.journal, self.log,
+                                                self.list_id, self.path, self.stop, self._rng)
             return await finish_run(
                 journal=self.journal, settings=self.settings, log=self.log,
                 run_id=self.run_id, input_path=self.path, out_dir=self.out_dir,
                 resumed=self.resumed, rows_read=source.rows_read, header=self.columns.header,
                 reading=source.reading(), fingerprint=self.fingerprint,
                 list_id=self.list_id, list_name=self.list_name, stats=self.stats,
-                verification=self.deliver.verification,
+                verification=self.deliver.verification, mirror=mirror,
                 timeline=self.timeline, duration=time.monotonic() - started)
 
     async def prepare(self, stack: AsyncExitStack) -> None:
@@ -109,10 +111,10 @@ class _Run:
         self.progress.bytes_total = self.source.size
 
     async def _connect(self, stack: AsyncExitStack) -> None:
-        """Signed in to the tenant, unless a dry run needs nothing of it (no DNC groups)."""
+        """Signed in to the tenant, unless a dry run needs nothing of it (no DNC group, mirror)."""
         settings = self.settings
         self.client: CXoneClient | None = None
-        if not settings.dry_run or settings.wants_dnc_groups:
+        if not settings.dry_run or settings.wants_dnc_groups or settings.mirror:
             self.client = await connect(stack, settings, rng=self._rng, log=self.log)
 
     async def _start_row_workers(self, stack: AsyncExitStack) -> None:

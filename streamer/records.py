@@ -1,6 +1,6 @@
 """The plain types every stage shares: rows in flight and where their fields sit, upload
 batches, outcomes and their reason codes, and the counters a run keeps (progress, upload
-statistics, read-back). Imports nothing of streamer: every other module may use these.
+statistics, read-back, the mirror). Imports nothing of streamer: every other module may use these.
 """
 
 from __future__ import annotations
@@ -324,6 +324,34 @@ class Verification:
     list_total_records: int | None = None
     list_valid_records: int | None = None
     list_invalid_records: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Mirroring:
+    """What ``--mirror`` did to the list; goes into the report.
+
+    ``list_size`` counts the distinct external ids the list held when it was read, before
+    anything was removed; ``would_remove`` those of them not among the file's uploaded
+    rows (in a dry run: its accepted rows). Of those, ``removed`` left the list and
+    ``failed`` did not. ``refused`` says why the guard removed nothing; ``skipped`` why the
+    mirror did not run at all (a failed row, no list yet).
+    """
+
+    enabled: bool = False
+    dry_run: bool = False
+    max_remove: float = 0.0
+    list_name: str | None = None
+    list_size: int = 0
+    would_remove: int = 0
+    removed: int = 0
+    failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    refused: str | None = None
+    skipped: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return asdict(self)

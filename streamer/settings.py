@@ -242,6 +242,13 @@ class Settings:
     resend_rounds: int = _option(
         2, "times rows missing from the list on read-back are re-sent before they fail "
         "(default: {default})")
+    mirror: bool = _option(
+        False, "make the list hold exactly this file's uploaded contacts: after the upload "
+        "and read-back, remove its records whose external id is not among the rows uploaded "
+        "(never when a row failed; refused past --mirror-max-remove)")
+    mirror_max_remove: float = _option(
+        0.2, "the largest share of the list --mirror may remove, 0 to 1; more is refused "
+        "(default: {default:g})")
     webhook_url: str | None = _option(
         None, "POST a JSON summary here when the run ends (signed with "
         "STREAMER_WEBHOOK_SECRET when set)")
@@ -302,6 +309,9 @@ class Settings:
             raise ConfigError("job timeout must be positive")
         if self.resend_rounds < 0:
             raise ConfigError("resend rounds must be 0 or more")
+        if not 0.0 <= self.mirror_max_remove <= 1.0:
+            raise ConfigError("--mirror-max-remove must be a share between 0 and 1, not "
+                              f"{self.mirror_max_remove!r}")
         if self.webhook_timeout <= 0 or self.webhook_attempts < 1:
             raise ConfigError("webhook timeout must be positive and attempts at least 1")
         if self.webhook_url is not None:
@@ -315,6 +325,7 @@ class Settings:
             "max_concurrency": self.max_concurrency, "resend_rounds": self.resend_rounds,
             "retry_attempts": self.retry.attempts, "api_version": self.api_version,
             "webhook": bool(self.webhook_url), "webhook_signed": self.webhook_secret is not None,
+            "mirror": self.mirror, "mirror_max_remove": self.mirror_max_remove,
         }
         return described
 
@@ -324,7 +335,14 @@ class Settings:
 
     def outcome_key(self) -> str:
         """The settings that decide rows' outcomes, as one string: a run may only resume
-        with the same (concurrency, retries or the webhook may change between tries)."""
+        with the same (concurrency, retries or the webhook may change between tries).
+
+        ``mirror`` and ``mirror_max_remove`` decide no row's outcome, only what happens to
+        other records of the list once every row has one: a run stopped before its mirror
+        may resume with it or without it, or with another share (the guard is checked on
+        each try). A mirror under way is finished, never silently dropped: its journal
+        refuses a resume without ``--mirror`` (:mod:`streamer.delivery._mirror`).
+        """
         dnc = self.dnc_file
         return json.dumps({
             "delimiter": self.delimiter, "encoding": self.encoding,

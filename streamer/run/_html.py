@@ -129,6 +129,30 @@ def reason_rows(report: dict[str, Any]) -> list[tuple[str, int, object, str]]:
             for reason, count in sorted(report["reasons"].items(), key=lambda kv: -kv[1])]
 
 
+def mirror_text(mirror: dict[str, Any] | None) -> str:
+    """What ``--mirror`` did, in a few words ("" without it)."""
+    if not mirror or not mirror.get("enabled"):
+        return ""
+    if mirror.get("skipped"):
+        return f"not run: {mirror['skipped']}"
+    if mirror.get("refused"):
+        return f"refused: {mirror['refused']}"
+    size, count = mirror.get("list_size", 0), mirror.get("would_remove", 0)
+    if mirror.get("dry_run"):
+        return f"would remove {count:,} of the list's {size:,} records"
+    failed = f", {mirror['failed']:,} could not be" if mirror.get("failed") else ""
+    return f"removed {mirror.get('removed', 0):,} of the list's {size:,} records{failed}"
+
+
+def _mirror_section(mirror: dict[str, Any] | None) -> str:
+    if not mirror or not mirror.get("enabled"):
+        return ""
+    rows = [(key.replace("_", " "), "" if value is None else value)
+            for key, value in mirror.items() if key != "enabled"]
+    return (f'<h2>Mirror</h2><p id="mirror-summary">{_esc(mirror_text(mirror))}</p>'
+            f'{_table(rows, ("", ""), "mirror")}')
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The whole page for one ``report.json``."""
     requests = report.get("request_timeline") or []
@@ -181,6 +205,7 @@ every row has exactly one outcome.</p>
 {_line_chart("concurrency-chart", [(r[0], r[3]) for r in requests], "seconds",
              "uploads allowed in flight", step=True,
              marks=[r[0] for r in requests if r[2] == 429])}
+{_mirror_section(report.get("mirror"))}
 <h2>Run</h2>{_table(summary_rows, ("", ""), "summary")}
 <h2>Settings</h2>{_table(settings_rows, ("setting", "value"), "settings")}
 </body></html>
@@ -202,6 +227,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines += ["", f"  uploads {upload['requests']:,} requests, {upload['throttled']:,} "
                       f"answered 429, p50 {upload['latency_ms_p50']} ms, "
                       f"p95 {upload['latency_ms_p95']} ms"]
+    if mirrored := mirror_text(report.get("mirror")):
+        lines += ["", f"  mirror: {mirrored}"]
     return "\n".join(lines)
 
 
@@ -230,5 +257,6 @@ def summary_line(report: Report) -> str:
     counts = ", ".join(f"{kind} {count:,}" for kind, count in report.outcomes.items() if count)
     state = "balanced" if report.balanced else "NOT BALANCED"
     target = f"list {report.list_id}" if report.list_id is not None else "dry run"
+    mirrored = mirror_text(report.mirror)
     return (f"{report.rows_read:,} rows: {counts or 'none'} ({state}; {target}); "
-            f"outputs in {report.out_dir}")
+            f"{f'mirror {mirrored}; ' if mirrored else ''}outputs in {report.out_dir}")

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from streamer.csv_text import FORMULA_STARTS, csv_line, neutralize
 from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
+from streamer.run._journal_mirror import MIRROR_SCHEMA, MirrorJournal
 from streamer.run._local_io import journaling, sqlite_io, sqlite_io_pages
 
 _SCHEMA = """
@@ -84,9 +85,10 @@ def _files(path: Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-class Journal:
-    """The one place that knows the SQLite schema. A failure of the disk or of the file
-    leaves every method as an :class:`~streamer.errors.OutputError` and keeps the file."""
+class Journal(MirrorJournal):
+    """The one place that knows the SQLite schema (the mirror's part in its own module).
+    A failure of the disk or of the file leaves every method as an
+    :class:`~streamer.errors.OutputError` and keeps the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -97,7 +99,7 @@ class Journal:
                 # NORMAL in WAL mode survives a process kill (only an OS crash can lose
                 # the last transactions); FULL would fsync every batch for a power cut.
                 self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(_SCHEMA + MIRROR_SCHEMA)
             except BaseException:
                 self._db.close()
                 raise

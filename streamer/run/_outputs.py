@@ -9,12 +9,23 @@ from typing import Any
 import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
-from streamer.records import OutcomeKind, Progress, UploadStats, Verification
+from streamer.errors import MirrorRefused
+from streamer.records import Mirroring, OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
-from streamer.run._report import OUTCOME_HEADER, Report, RowFileWriter, write_report
+from streamer.run._local_io import writing
+from streamer.run._report import (
+    OUTCOME_HEADER,
+    REMOVED_HEADER,
+    Report,
+    RowFileWriter,
+    write_report,
+)
 from streamer.run._webhook import notify
 from streamer.settings import Settings
+
+#: The mirror's counts a webhook gets (no external ids: those stay in removed.csv).
+_MIRROR_COUNTS = ("list_size", "would_remove", "removed", "failed", "refused", "skipped")
 
 
 class Timeline:
@@ -55,6 +66,24 @@ async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...
             await file.close()
 
 
+async def export_removals(out_dir: Path, journal: Journal, mirror: Mirroring) -> None:
+    """removed.csv: with ``--mirror``, each record it removed, failed to remove or (a dry
+    run, a refused mirror) would remove; without, an earlier run's file is taken away."""
+    path = out_dir / "removed.csv"
+    if not mirror.enabled:
+        with writing(path):
+            path.unlink(missing_ok=True)
+        return
+    removed = RowFileWriter(path, REMOVED_HEADER)
+    try:
+        await removed.open()
+        for rows in journal.removals():
+            await removed.write_rows(rows)
+        await removed.commit()
+    finally:
+        await removed.close()
+
+
 def run_finished_payload(report: Report) -> dict[str, Any]:
     """What a CRM needs to react to the run; counts only, no personal data."""
     return {
@@ -63,7 +92,8 @@ def run_finished_payload(report: Report) -> dict[str, Any]:
         "rows_read": report.rows_read, "outcomes": report.outcomes,
         "reasons": report.reasons, "balanced": report.balanced,
         "report_path": str((Path(report.out_dir) / "report.json").resolve()),
-    }
+    } | ({"mirror": {key: report.mirror[key] for key in _MIRROR_COUNTS}}
+         if report.mirror.get("enabled") else {})
 
 
 async def finish_run(
@@ -85,15 +115,19 @@ async def finish_run(
     verification: Verification,
     timeline: Timeline,
     duration: float,
+    mirror: Mirroring | None = None,
 ) -> Report:
     """Every row has its outcome: write the outputs from the journal, then the report,
     then call the webhook (when one is set) and record its answer in the report.
 
     The journal goes last: a run killed anywhere before that resumes with every row
-    settled, writes the same files again and uploads nothing twice.
+    settled, writes the same files again and uploads nothing twice. A mirror the guard
+    refused is raised then (:class:`~streamer.errors.MirrorRefused`, with the report).
     """
+    mirror = mirror or Mirroring()
     by_kind, by_reason, total, reason_samples = journal.counts()
     await export_outputs(out_dir, journal, header)
+    await export_removals(out_dir, journal, mirror)
     report = Report(
         run_id=run_id, input=str(input_path), out_dir=str(out_dir),
         dry_run=settings.dry_run, resumed=resumed, rows_read=rows_read,
@@ -106,7 +140,7 @@ async def finish_run(
         rows_per_second=round(rows_read / duration, 1) if duration > 0 else 0.0,
         fingerprint=fingerprint, settings=settings.describe(), reading=reading,
         reason_samples=reason_samples, progress_timeline=timeline.points,
-        request_timeline=stats.timeline,
+        request_timeline=stats.timeline, mirror=mirror.summary(),
     )
     report_path = out_dir / "report.json"
     await write_report(report_path, report)
@@ -121,4 +155,9 @@ async def finish_run(
     journal.remove()
     log.info("streamer.run_finished", rows_read=report.rows_read,
              balanced=report.balanced, duration_s=report.duration_s, **report.outcomes)
+    if mirror.refused:
+        before = f"only the {mirror.removed:,} removed before" if mirror.removed else "nothing"
+        raise MirrorRefused(f"--mirror refused: {mirror.refused}; {before} was removed "
+                            f"(removed.csv in {out_dir} lists what would be), and every "
+                            "row has its outcome", report)
     return report

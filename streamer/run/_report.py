@@ -20,6 +20,7 @@ from streamer.records import OutcomeKind
 from streamer.run._local_io import writing
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
+REMOVED_HEADER = ("external_id", "result", "detail")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -51,6 +52,8 @@ class Report:
     progress_timeline: list[list[float]] = field(default_factory=list)
     request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
+    #: What ``--mirror`` did to the list (``enabled`` false without it).
+    mirror: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
