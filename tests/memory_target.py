@@ -8,7 +8,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from streamer.delivery import JobState, RecordsPage
+from streamer.delivery import JobState, RecordsPage, Removal
 from streamer.errors import RemoteError
 from streamer.settings import UploadOptions
 
@@ -73,3 +73,13 @@ class MemoryTarget:
     async def records_page(self, list_id: int, skip: int) -> RecordsPage:
         ids = list(self.lists[list_id])[skip:skip + 100]
         return RecordsPage(len(ids), ids, total=len(self.lists[list_id]))
+
+    async def list_name(self, list_id: int) -> str:
+        return next(name for name, i in self.names.items() if i == list_id)
+
+    async def lists_named(self, name: str) -> list[int]:
+        return [self.names[name]] if name in self.names else []
+
+    async def remove_prospects(self, list_name: str, external_ids: list[str]) -> list[Removal]:
+        records = self.lists[self.names[list_name]]
+        return [Removal(i, records.pop(i, None) is not None) for i in external_ids]
