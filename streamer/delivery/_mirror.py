@@ -241,4 +241,5 @@ def _answer(removal: Removal) -> tuple[str, str, str, str]:
     Only "removed" is final; the rest is ``check``ed against the list before the end."""
     if removal.removed:
         return removal.external_id, "done", "removed", removal.result
-    return removal.external_id, "check", "failed", removal.result or _NOT_NAMED
+    return (removal.external_id, "check", "failed",
+            _NOT_NAMED if removal.removed is None else removal.result)
