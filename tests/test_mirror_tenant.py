@@ -15,9 +15,11 @@ from aiohttp import web
 import streamer
 import streamer.delivery._mirror as mirror_module
 from streamer import Sandbox, SandboxConfig
+from streamer.cxone import CXoneClient
 from streamer.cxone import _answers as answers
 from streamer.delivery import Removal
-from streamer.errors import UnreadableAnswer
+from streamer.errors import HTTPStatusError, UnreadableAnswer
+from streamer.settings import UploadOptions
 from tests.cli_runs import cli_env, one_line, upload
 from tests.conftest import WriteCsv
 from tests.hostile_front import Front, Passed, json_answer
@@ -134,6 +136,25 @@ async def test_dropped_connections_still_remove_each_record_once(
     assert report.mirror["removed"] == 100 and report.mirror["failed"] == 0
     assert view["removed"] == dict.fromkeys(gone, 1)
     assert {r["result"] for r in read_csv(out / "removed.csv")} == {"removed"}
+
+
+async def test_the_sandbox_removes_by_external_id_and_answers_for_each(
+        sandbox: Sandbox, api: CXoneClient) -> None:
+    list_id = sandbox.add_list("spring sale")
+    payload = b"ExternalId,PhoneNumber\r\na-1,+14155550001\r\na-2,+14155550002\r\n"
+    await api.job(await api.upload(list_id, "f.csv", payload, UploadOptions()))
+    assert await api.list_name(list_id) == "spring sale"
+    assert await api.lists_named("spring sale") == [list_id]
+    assert await api.remove_prospects("spring sale", ["a-1", "zz-9"]) == [
+        Removal("a-1", True, "Success"),
+        Removal("zz-9", False, "NotFound: no record with this external id")]
+    view = await introspect(sandbox, list_id)
+    assert [r["externalId"] for r in view["records"]] == ["a-2"]
+    assert (view["removed"], view["removals_asked"]) == ({"a-1": 1}, {"a-1": 1, "zz-9": 1})
+    assert [page async for page in api.list_external_ids(list_id)] == ["a-2"]
+    with pytest.raises(HTTPStatusError) as raised:
+        await api.remove_prospects("no such list", ["a-2"])
+    assert raised.value.status == 404
 
 
 # -- the answer, read at the boundary; the flag --------------------------------------------
