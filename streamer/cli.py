@@ -18,7 +18,7 @@ from pathlib import Path
 
 import anyio
 
-from streamer._cli_options import count, default, help_of, option, positive_int
+from streamer._cli_options import assignment, count, default, help_of, option, positive_int
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
@@ -27,6 +27,7 @@ from streamer.pipeline import run
 from streamer.records import Progress
 from streamer.run import progress_line, render_text, summary_line, write_html
 from streamer.settings import (
+    CUSTOM_FIELDS_AS,
     DEDUP_MODES,
     DELIMITERS,
     INVALID_EMAIL_ACTIONS,
@@ -71,7 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         "columns", "Which header holds each field. By default a usual spelling is recognised, "
         "ignoring case, spaces and punctuation (e.g. phone, Phone Number, mobile, telephone; "
         "email, E-mail; first_name, given name; last name, surname; country; external_id).")
-    for name, what in (("phone", "phone number (required)"), ("email", "email address"),
+    columns.add_argument("--map", type=assignment, action="append", default=[],
+                         metavar="FIELD=COLUMN", help=help_of(S, "field_map"))
+    columns.add_argument("--time-zone-from-phone", action="store_true",
+                         help=help_of(S, "time_zone_from_phone"))
+    columns.add_argument("--mark-mobiles", action="store_true", help=help_of(S, "mark_mobiles"))
+    for name, what in (("phone", "phone number (guessed when not given)"),
+                       ("email", "email address"),
                        ("first-name", "first name"), ("last-name", "last name"),
                        ("country", "country (ISO code or English name) used to read phones"),
                        ("external-id", "external id; without one, ids are derived from "
@@ -122,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                        **option(RetryPolicy, "give_up_after"))
     cxone.add_argument("--record-id-field", action="append", default=[], metavar="NAME",
                        help=help_of(ListFields, "record_id_fields"))
+    cxone.add_argument("--email-field", metavar="NAME", **option(ListFields, "email_field"))
+    cxone.add_argument("--custom-fields-as", choices=CUSTOM_FIELDS_AS,
+                       **option(ListFields, "custom_fields_as"))
+    cxone.add_argument("--time-zone", type=assignment, action="append", default=[],
+                       metavar="NAME=ZONE,ZONE", help=help_of(ListFields, "time_zones"))
     cxone.add_argument("--dnc-phone-field", action="append", default=[], metavar="NAME",
                        help=help_of(ListFields, "dnc_phone_fields"))
     cxone.add_argument("--expiration-days", type=positive_int, metavar="N",
@@ -170,6 +182,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             first_name=args.first_name_column, last_name=args.last_name_column,
             country=args.country_column, external_id=args.external_id_column,
         ),
+        field_map=tuple(args.map),
+        time_zone_from_phone=args.time_zone_from_phone,
+        mark_mobiles=args.mark_mobiles,
         default_region=args.default_region,
         invalid_email=args.invalid_email,
         required_columns=_names(args.required_columns),
@@ -193,7 +208,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             record_id_fields=tuple(args.record_id_field)
             or default(ListFields, "record_id_fields"),
             dnc_phone_fields=tuple(args.dnc_phone_field)
-            or default(ListFields, "dnc_phone_fields")),
+            or default(ListFields, "dnc_phone_fields"),
+            email_field=args.email_field, custom_fields_as=args.custom_fields_as,
+            time_zones=tuple(args.time_zone) or default(ListFields, "time_zones")),
         job_timeout=args.job_timeout,
         verify=not args.no_verify,
         restart=args.restart,

@@ -51,6 +51,9 @@ class Report:
     progress_timeline: list[list[float]] = field(default_factory=list)
     request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
+    #: Each list field uploaded and its input column(s) (``mapped``), then what was done
+    #: to kept rows' fields: secondary numbers left out, time zones filled, mobiles marked.
+    fields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
