@@ -18,6 +18,7 @@ from pathlib import Path
 
 import anyio
 
+from streamer._cli_config import add_config_option, with_campaign_file
 from streamer._cli_options import assignment, count, default, help_of, option, positive_int
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
     upload.add_argument("file", type=Path, help="the contacts CSV")
+    add_config_option(upload)
     upload.add_argument("--out", type=Path, metavar="DIR", **option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
     target.add_argument("--list", dest="list_name", metavar="NAME", **option(S, "list_name"))
@@ -302,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = EXIT_OK
     try:
+        args = with_campaign_file(parser, argv, args)
         status = anyio.run(args.handler, args, backend="asyncio")
     except* Interrupted as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)

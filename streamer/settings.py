@@ -2,7 +2,8 @@
 
 The command line reads each option's default and help from here (a field's ``help``
 metadata, with ``{default}`` standing for its default), so a default is written once.
-Credentials, which come only from the environment, are :mod:`streamer.credentials`.
+Credentials, which come only from the environment, are :mod:`streamer.credentials`; a
+campaign file (TOML) is read by :func:`read_campaign_file` (:mod:`streamer._campaign_file`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import phonenumbers
 
+from streamer._campaign_file import read_campaign_file as read_campaign_file
 from streamer.credentials import Credentials, Secret, require_safe_url
 from streamer.errors import ConfigError
 from streamer.fields import DEFAULT_TIME_ZONES, ListField, list_field

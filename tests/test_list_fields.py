@@ -93,6 +93,22 @@ async def test_the_same_mapping_from_the_command_line_gives_the_same_records(
     assert_crm_records(await stored_records(sandbox, report["list_id"]))
 
 
+async def test_the_same_mapping_from_a_campaign_file_gives_the_same_records(
+        sandbox: Sandbox, tmp_path: Path, write_csv: WriteCsv) -> None:
+    path = write_csv([CRM_HEADER, *CRM_ROWS])
+    lines = ['list = "crm-from-toml"', "[map]"] + [
+        f'"{target}" = {json.dumps(list(columns)) if len(columns) > 1 else json.dumps(columns[0])}'
+        for target, columns in CRM_MAP]
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = await upload(cli_env(sandbox), path, out, "--config", str(campaign))
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads((out / "report.json").read_text())
+    assert report["list_name"] == "crm-from-toml"
+    assert_crm_records(await stored_records(sandbox, report["list_id"]))
+
+
 async def test_custom_fields_may_go_in_custom_field_mappings(
         sandbox: Sandbox, tmp_path: Path, write_csv: WriteCsv) -> None:
     path = write_csv([CRM_HEADER, *CRM_ROWS])
