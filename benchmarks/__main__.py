@@ -35,8 +35,8 @@ from pathlib import Path
 
 from examples.messy import HEADER, generate
 
-END_TO_END = ("csv_reader", "streamer_dry_run", "streamer_upload", "pandas_baseline",
-              "naive_tutorial")
+END_TO_END = ("csv_reader", "streamer_dry_run", "streamer_dry_run_12_fields",
+              "streamer_upload", "pandas_baseline", "naive_tutorial")
 STAGES = ("stage_reader", "stage_normalize", "stage_rules", "stage_dedup", "stage_encode")
 
 
@@ -105,12 +105,12 @@ def main(argv: list[str] | None = None) -> None:
             }
     floor = results["csv_reader"]["rows_per_s"]
     pandas = results["pandas_baseline"]["rows_per_s"]
-    print(f"{'case':<18}{'rows':>11}{'rows/s':>12}{'x floor':>9}{'x pandas':>10}"
+    print(f"{'case':<28}{'rows':>11}{'rows/s':>12}{'x floor':>9}{'x pandas':>10}"
           f"{'peak RSS MB':>13}")
     for case, r in results.items():
         r["x_floor"], r["x_pandas"] = r["rows_per_s"] / floor, r["rows_per_s"] / pandas
         note = " (extrapolated)" if case == "naive_tutorial" else ""
-        print(f"{case:<18}{r['rows']:>11,.0f}{r['rows_per_s']:>12,.0f}{r['x_floor']:>9.3f}"
+        print(f"{case:<28}{r['rows']:>11,.0f}{r['rows_per_s']:>12,.0f}{r['x_floor']:>9.3f}"
               f"{r['x_pandas']:>10.2f}{r['peak_rss_mb']:>13.1f}{note}")
     ratio = results["streamer_dry_run"]["rows_per_s"] / results["naive_tutorial"]["rows_per_s"]
     print(f"streamer dry run / naive tutorial: {ratio:,.1f}x")

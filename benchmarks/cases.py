@@ -24,13 +24,14 @@ def csv_reader(path: Path, limit: int) -> int:
         return sum(1 for fields in csv.reader(file) if fields) - 1
 
 
-def _streamer(path: Path, *, dry_run: bool) -> int:
+def _streamer(path: Path, *, dry_run: bool, **options: object) -> int:
     import streamer
 
     async def go() -> int:
         with tempfile.TemporaryDirectory() as out:
             if dry_run:
-                settings = streamer.Settings(out_dir=Path(out), dry_run=True)
+                settings = streamer.Settings(out_dir=Path(out), dry_run=True,
+                                             **options)  # type: ignore[arg-type]
                 report = await streamer.run(path, settings)
             else:
                 async with streamer.Sandbox() as sandbox:
@@ -45,6 +46,36 @@ def _streamer(path: Path, *, dry_run: bool) -> int:
 
 def streamer_dry_run(path: Path, limit: int) -> int:
     return _streamer(path, dry_run=True)
+
+
+#: The generated file's columns plus these, for a campaign that maps twelve list fields.
+_MORE_COLUMNS = ("Home Phone", "Street", "City", "State", "ZIP", "Time Zone", "Score",
+                 "Balance", "Segment")
+_TWELVE_FIELDS = (
+    ("FirstName", ("First Name",)), ("LastName", ("Last Name",)),
+    ("PhoneNumber", ("Phone Number", "Home Phone")), ("Email", ("E-mail",)),
+    ("Address", ("Street",)), ("City", ("City",)), ("State", ("State",)), ("Zip", ("ZIP",)),
+    ("TimeZone", ("Time Zone",)), ("Score", ("Score",)), ("custom:Balance", ("Balance",)),
+    ("custom:Segment", ("Segment",)))
+
+
+def streamer_dry_run_12_fields(path: Path, limit: int) -> int:
+    """The dry run of a campaign mapping twelve list fields (the file gains the columns
+    first, untimed): two phone columns, an address, a time zone, a score, custom data."""
+    global _STAGE_STARTED
+    with tempfile.TemporaryDirectory() as tmp:
+        wider = Path(tmp) / "wider.csv"
+        zones = ("Eastern", "Central", "Mountain", "Pacific", "")
+        with open(path, encoding="utf-8", newline="") as source, \
+                open(wider, "w", encoding="utf-8", newline="") as target:
+            writer = csv.writer(target)
+            for number, fields in enumerate(csv.reader(source)):
+                writer.writerow([*fields, *_MORE_COLUMNS] if number == 0 else [
+                    *fields, f"+1 212 555 {number % 10_000:04d}", f"{number} Main St",
+                    "Springfield", "MA", f"{number % 100_000:05d}", zones[number % 5],
+                    str(number % 100), f"{number % 9_999:,}.50", "Segment ä"])
+        _STAGE_STARTED = time.perf_counter()
+        return _streamer(wider, dry_run=True, field_map=_TWELVE_FIELDS)
 
 
 def streamer_upload(path: Path, limit: int) -> int:
@@ -205,6 +236,7 @@ _STAGE_STARTED: float | None = None
 CASES: dict[str, Callable[[Path, int], int]] = {
     "csv_reader": csv_reader,
     "streamer_dry_run": streamer_dry_run,
+    "streamer_dry_run_12_fields": streamer_dry_run_12_fields,
     "streamer_upload": streamer_upload,
     "pandas_baseline": pandas_baseline,
     "naive_tutorial": naive_tutorial,

@@ -29,6 +29,16 @@ def share(text: str) -> float:
     return value
 
 
+def assignment(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"NAME=A,B"`` → ``("NAME", ("A", "B"))``: a ``--map`` or ``--time-zone`` entry."""
+    name, equals, values = text.partition("=")
+    parts = tuple(part.strip() for part in values.split(",") if part.strip())
+    if not equals or not name.strip() or not parts:
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE (several values: "
+                                         "NAME=A,B)")
+    return name.strip(), parts
+
+
 def field_of(owner: type, name: str) -> Field[Any]:
     return next(f for f in fields(owner) if f.name == name)
 

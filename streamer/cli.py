@@ -19,7 +19,16 @@ from pathlib import Path
 
 import anyio
 
-from streamer._cli_options import count, default, help_of, option, positive_int, share
+from streamer._cli_config import add_config_option, with_campaign_file
+from streamer._cli_options import (
+    assignment,
+    count,
+    default,
+    help_of,
+    option,
+    positive_int,
+    share,
+)
 from streamer._cli_sandbox import add_sandbox_command
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
@@ -35,6 +44,7 @@ from streamer.pipeline import run
 from streamer.records import Progress
 from streamer.run import progress_line, render_text, summary_line, write_html
 from streamer.settings import (
+    CUSTOM_FIELDS_AS,
     DEDUP_MODES,
     DELIMITERS,
     INVALID_EMAIL_ACTIONS,
@@ -67,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
     upload.add_argument("file", type=Path, help="the contacts CSV")
+    add_config_option(upload)
     upload.add_argument("--out", type=Path, metavar="DIR", **option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
     target.add_argument("--list", dest="list_name", metavar="NAME", **option(S, "list_name"))
@@ -79,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "columns", "Which header holds each field. By default a usual spelling is recognised, "
         "ignoring case, spaces and punctuation (e.g. phone, Phone Number, mobile, telephone; "
         "email, E-mail; first_name, given name; last name, surname; country; external_id).")
-    for name, what in (("phone", "phone number (required)"), ("email", "email address"),
+    columns.add_argument("--map", type=assignment, action="append", default=[],
+                         metavar="FIELD=COLUMN", help=help_of(S, "field_map"))
+    columns.add_argument("--time-zone-from-phone", action="store_true",
+                         help=help_of(S, "time_zone_from_phone"))
+    columns.add_argument("--mark-mobiles", action="store_true", help=help_of(S, "mark_mobiles"))
+    for name, what in (("phone", "phone number (guessed when not given)"),
+                       ("email", "email address"),
                        ("first-name", "first name"), ("last-name", "last name"),
                        ("country", "country (ISO code or English name) used to read phones"),
                        ("external-id", "external id; without one, ids are derived from "
@@ -133,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
                        **option(RetryPolicy, "give_up_after"))
     cxone.add_argument("--record-id-field", action="append", default=[], metavar="NAME",
                        help=help_of(ListFields, "record_id_fields"))
+    cxone.add_argument("--email-field", metavar="NAME", **option(ListFields, "email_field"))
+    cxone.add_argument("--custom-fields-as", choices=CUSTOM_FIELDS_AS,
+                       **option(ListFields, "custom_fields_as"))
+    cxone.add_argument("--time-zone", type=assignment, action="append", default=[],
+                       metavar="NAME=ZONE,ZONE", help=help_of(ListFields, "time_zones"))
     cxone.add_argument("--dnc-phone-field", action="append", default=[], metavar="NAME",
                        help=help_of(ListFields, "dnc_phone_fields"))
     cxone.add_argument("--expiration-days", type=positive_int, metavar="N",
@@ -181,6 +203,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             first_name=args.first_name_column, last_name=args.last_name_column,
             country=args.country_column, external_id=args.external_id_column,
         ),
+        field_map=tuple(args.map),
+        time_zone_from_phone=args.time_zone_from_phone,
+        mark_mobiles=args.mark_mobiles,
         default_region=args.default_region,
         invalid_email=args.invalid_email,
         required_columns=_names(args.required_columns),
@@ -204,7 +229,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             record_id_fields=tuple(args.record_id_field)
             or default(ListFields, "record_id_fields"),
             dnc_phone_fields=tuple(args.dnc_phone_field)
-            or default(ListFields, "dnc_phone_fields")),
+            or default(ListFields, "dnc_phone_fields"),
+            email_field=args.email_field, custom_fields_as=args.custom_fields_as,
+            time_zones=tuple(args.time_zone) or default(ListFields, "time_zones")),
         job_timeout=args.job_timeout,
         verify=not args.no_verify,
         restart=args.restart,
@@ -302,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = EXIT_OK
     try:
+        args = with_campaign_file(parser, argv, args)
         status = anyio.run(args.handler, args, backend="asyncio")
     except* Interrupted as group:
         print(f"streamer: {_first_leaf(group)}", file=sys.stderr)

@@ -156,6 +156,10 @@ class Credentials:
 _CLIENT_VARIABLES = ("CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET")
 _ACCESS_KEY_VARIABLES = ("CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET")
 CREDENTIAL_VARIABLES = _CLIENT_VARIABLES + _ACCESS_KEY_VARIABLES
+#: Every variable streamer reads its credentials and the tenant's address from.
+ENVIRONMENT_VARIABLES = (
+    "CXONE_ISSUER", *CREDENTIAL_VARIABLES, "CXONE_CLIENT_AUTH", "CXONE_TOKEN_ROUTE",
+    "CXONE_AREA", "CXONE_ACCESS_KEY_HOST", "CXONE_API_BASE", "STREAMER_WEBHOOK_SECRET")
 
 
 def webhook_secret_from_env(environ: Mapping[str, str] | None = None) -> Secret | None:

@@ -90,7 +90,8 @@ class _Run:
                 journal=self.journal, settings=self.settings, log=self.log,
                 run_id=self.run_id, input_path=self.path, out_dir=self.out_dir,
                 resumed=self.resumed, rows_read=source.rows_read, header=self.columns.header,
-                reading=source.reading(), fingerprint=self.fingerprint,
+                mapped=self.columns.described(), reading=source.reading(),
+                fingerprint=self.fingerprint,
                 list_id=self.list_id, list_name=self.list_name, stats=self.stats,
                 verification=self.deliver.verification, mirror=mirror,
                 timeline=self.timeline, duration=time.monotonic() - started)
@@ -122,8 +123,7 @@ class _Run:
         settings, columns = self.settings, self.columns
         dnc = await cleaning.load_do_not_call(settings, self.client, self.log)
         stages: list[cleaning.RowStage] = [
-            cleaning.NormalizeRules(columns, settings.default_region,
-                                    blank_invalid_email=settings.invalid_email == "blank"),
+            cleaning.NormalizeRules.of(columns, settings),
             cleaning.CampaignRules(columns, required=settings.required_columns,
                                    allowed_countries=settings.allowed_countries, dnc=dnc,
                                    max_record_chars=settings.max_record_chars),
@@ -160,9 +160,10 @@ class _Run:
                 self.out_dir, resumed=self.resumed)
             return
         self.list_id, self.list_name = await delivery.resolve_list(
-            client, settings, self.journal, self.path, self.log)
+            client, settings, self.journal, self.path, self.log, self.columns)
         to_list = delivery.ListDelivery(client, self.list_id, settings, self.journal,
-                                        self.stats, self.log, stop=self.stop, rng=self._rng)
+                                        self.stats, self.log, stop=self.stop, rng=self._rng,
+                                        upload_header=self.columns.upload_header)
         await to_list.settle_leftovers(self._collect)
         self.deliver = to_list
 
@@ -181,7 +182,7 @@ class _Run:
             group.start_soon(drop_settled, resume_in, resume_out, self.journal)
             group.start_soon(partial(
                 delivery.batch_rows, batch_in, batch_out, send_outcomes.clone(),
-                batch_size=settings.batch_size, header=settings.list_fields.upload_header))
+                batch_size=settings.batch_size, header=self.columns.upload_header))
             group.start_soon(self.deliver, deliver_in, send_outcomes.clone())
 
     async def _read(self, send: ObjectSendStream[RowBatch]) -> None:

@@ -35,6 +35,7 @@ class ReasonCode(StrEnum):
     UNKNOWN_COUNTRY = "unknown_country"
     MISSING_EXTERNAL_ID = "missing_external_id"
     MISSING_COLUMN = "missing_<column>"  # a --required-columns column is blank; see missing()
+    INVALID_FIELD = "invalid_<field>"  # a mapped typed field CXone would refuse; see invalid()
     COUNTRY_NOT_ALLOWED = "country_not_allowed"
     DO_NOT_CALL = "do_not_call"
     RECORD_TOO_LONG = "record_too_long"
@@ -57,6 +58,11 @@ class ReasonCode(StrEnum):
         """The reason for a blank required column: ``missing_<column>``."""
         return f"missing_{column}"
 
+    @staticmethod
+    def invalid(field_slug: str) -> str:
+        """The reason for a mapped field's value CXone would refuse: ``invalid_<field>``."""
+        return f"invalid_{field_slug}"
+
 
 #: What each reason means and what the user can do about it (the README's table).
 REASON_HELP: dict[ReasonCode, str] = {
@@ -72,6 +78,12 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.MISSING_EXTERNAL_ID: "the external id column is blank; give the row an id",
     ReasonCode.MISSING_COLUMN: "a column named in --required-columns is blank (the reason "
     "names it, e.g. missing_email); fill it in",
+    ReasonCode.INVALID_FIELD: "a mapped field holds what its type does not allow (the "
+    "reason names it: invalid_score, invalid_priority and invalid_call_request_stale_minutes "
+    "want a whole number, invalid_expiration_date and invalid_call_request_date_time an ISO "
+    "date such as 2026-12-31 or 2026-12-31T09:30, invalid_compliance and "
+    "invalid_confirmation_required true/false, yes/no or 1/0, invalid_time_zone a name of "
+    "the time-zone table); fix or blank it",
     ReasonCode.COUNTRY_NOT_ALLOWED: "the row's country (or, without a country column, the "
     "phone's) is not in --allowed-countries; leave it out of this campaign",
     ReasonCode.DO_NOT_CALL: "the number is on the --dnc list or a --dnc-group (named in the "
@@ -116,6 +128,7 @@ class Row:
         "duplicate_of",
         "email",
         "external_id",
+        "extra",
         "fields",
         "first_name",
         "last_name",
@@ -136,8 +149,12 @@ class Row:
         self.country = ""  # the row's own country column, as a region code
         self.region = ""  # the region the phone number rings in
         self.external_id = ""
+        #: The values of the mapped fields beyond the base four, in upload order.
+        self.extra: list[str] | None = None
         self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
-        self.detail = ""  # more about the reason, e.g. which DNC group listed the number
+        #: More about the reason (e.g. which DNC group listed the number); for a row kept,
+        #: what was done to its fields (``notes``), e.g. a secondary number left out.
+        self.detail = ""
         self.duplicate_of: int | None = None
         #: The row's line in the upload file, once made (``streamer.upload_format.upload_line``).
         self.upload: str | None = None
@@ -166,6 +183,56 @@ class Outcome(NamedTuple):
     detail: str = ""
 
 
+class Note:
+    """What was done to a kept row's fields, in its ``detail`` (several joined by "; "),
+    and how a run's notes are counted for the report. Written and read here only."""
+
+    SEPARATOR = "; "
+    _LEFT_OUT = " left out: "
+    _FILLED = "TimeZone filled from the number: "
+    _NOT_FILLED = "TimeZone not filled: "
+    MOBILE = "Compliance set: a mobile number"
+
+    @staticmethod
+    def left_out(field: str, why: str) -> str:
+        """A secondary number not uploaded, e.g. ``Home Phone left out: not a number``."""
+        return f"{field}{Note._LEFT_OUT}{why}"
+
+    @staticmethod
+    def time_zone_filled(name: str) -> str:
+        return Note._FILLED + name
+
+    @staticmethod
+    def time_zone_not_filled(why: str) -> str:
+        return Note._NOT_FILLED + why
+
+    @staticmethod
+    def add(row: Row, note: str) -> None:
+        row.detail = f"{row.detail}{Note.SEPARATOR}{note}" if row.detail else note
+
+    @staticmethod
+    def count(details: list[tuple[str, int]]) -> dict[str, Any]:
+        """Kept rows' notes (each distinct detail with its number of rows), counted:
+        numbers left out (by field), time zones filled and not, mobiles marked."""
+        left_out: dict[str, int] = {}
+        filled = not_filled = mobiles = 0
+        for detail, rows in details:
+            for note in detail.split(Note.SEPARATOR):
+                field, found, _ = note.partition(Note._LEFT_OUT)
+                if found:
+                    left_out[field] = left_out.get(field, 0) + rows
+                elif note.startswith(Note._FILLED):
+                    filled += rows
+                elif note.startswith(Note._NOT_FILLED):
+                    not_filled += rows
+                elif note == Note.MOBILE:
+                    mobiles += rows
+        return {"numbers_left_out": sum(left_out.values()),
+                "numbers_left_out_by_field": dict(sorted(left_out.items())),
+                "time_zones_filled": filled, "time_zones_not_filled": not_filled,
+                "mobiles_marked": mobiles}
+
+
 #: Rows travel between stages in lists (micro-batches), never one by one.
 RowBatch = list[Row]
 
@@ -173,19 +240,6 @@ RowBatch = list[Row]
 def header_key(name: str) -> str:
     """How header names are compared: case-, space- and punctuation-insensitively."""
     return re.sub(r"[\W_]+", "", name.casefold())
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnMap:
-    """Where each known field sits in a row (``None``: the file has no such column)."""
-
-    header: tuple[str, ...]
-    phone: int
-    email: int | None
-    first_name: int | None
-    last_name: int | None
-    country: int | None
-    external_id: int | None
 
 
 def decided_outcome(row: Row) -> Outcome:
@@ -201,11 +255,13 @@ def decided_outcome(row: Row) -> Outcome:
 def row_outcomes(
     rows: list[Row], kind: OutcomeKind, reason: ReasonCode | None = None, detail: str = ""
 ) -> list[Outcome]:
-    """The same outcome for each row; failed rows carry their fields, to feed again."""
+    """The same outcome for each row; failed rows carry their fields, to feed again, and
+    rows kept their notes (what was done to their fields)."""
     if kind is OutcomeKind.FAILED:
         return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields),
                         detail) for row in rows]
-    return [Outcome(row.record, kind, reason, None, row.external_id) for row in rows]
+    return [Outcome(row.record, kind, reason, None, row.external_id, (), row.detail)
+            for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The command line reads each option's default and help from here (a field's ``help``
 metadata, with ``{default}`` standing for its default), so a default is written once.
-Credentials, which come only from the environment, are :mod:`streamer.credentials`.
+Credentials, which come only from the environment, are :mod:`streamer.credentials`; a
+campaign file (TOML) is read by :func:`read_campaign_file` (:mod:`streamer._campaign_file`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any, Literal, get_args
 
 import phonenumbers
 
+from streamer._campaign_file import read_campaign_file as read_campaign_file
 from streamer.credentials import Credentials, Secret, require_safe_url
 from streamer.errors import ConfigError
+from streamer.fields import DEFAULT_TIME_ZONES, ListField, list_field
 from streamer.limits import MAX_RECORD_CHARS, MAX_RECORDS_PER_FILE
 
 Delimiter = Literal["auto", "comma", "tab", "semicolon"]
@@ -25,6 +28,12 @@ DedupMode = Literal["off", "exact", "fuzzy"]
 DEDUP_MODES: tuple[str, ...] = get_args(DedupMode)
 InvalidEmail = Literal["reject", "blank"]
 INVALID_EMAIL_ACTIONS: tuple[str, ...] = get_args(InvalidEmail)
+CustomFieldsAs = Literal["destination-mappings", "custom-field-mappings"]
+CUSTOM_FIELDS_AS: tuple[str, ...] = get_args(CustomFieldsAs)
+#: ``--map`` entries: a list field as the user wrote it, and its input column(s).
+FieldMapping = tuple[tuple[str, tuple[str, ...]], ...]
+#: A tenant's time-zone names, each with the IANA zones that ring there.
+TimeZoneTable = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def _option(default: Any, help: str) -> Any:
@@ -37,7 +46,11 @@ def _option(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Columns:
-    """Input header names chosen by the user; ``None`` means "recognise a usual spelling"."""
+    """Input header names chosen by the user; ``None`` means "recognise a usual spelling".
+
+    Each (but the country, which is no list field) means the same as its ``--map``:
+    ``phone`` is ``PhoneNumber``, ``email`` is ``Email``, and so on.
+    """
 
     phone: str | None = None
     email: str | None = None
@@ -107,6 +120,16 @@ class ListFields:
     first_name_header: str = "FirstName"
     last_name_header: str = "LastName"
     phone_field: str = "PhoneNumber"
+    email_field: str = _option(
+        "Email", "the name the list's mapping gives the email field (inferred: CXone does "
+        "not document it; default: {default})")
+    custom_fields_as: CustomFieldsAs = _option(
+        "destination-mappings", "how the create call maps custom and phone: fields "
+        "(inferred): as destinationMappings, or in customFieldMappings as older API "
+        "versions did (default: {default})")
+    time_zones: TimeZoneTable = _option(
+        DEFAULT_TIME_ZONES, "a time-zone name the tenant accepts, with the IANA zones it "
+        "covers: NAME=ZONE,ZONE; repeatable, replaces the North American default table")
     record_id_fields: tuple[str, ...] = _option(
         ("externalId",), "the field of a list's records read back that holds the external "
         "id; repeatable, the first a record carries wins; case and underscores are ignored "
@@ -115,10 +138,21 @@ class ListFields:
         ("phoneNumber", "formattedPhone"), "the field of a DNC group's records that holds the "
         "number; repeatable, as --record-id-field (default: phoneNumber, formattedPhone)")
 
+    def __post_init__(self) -> None:
+        if self.custom_fields_as not in CUSTOM_FIELDS_AS:
+            raise ConfigError(f"--custom-fields-as must be one of {', '.join(CUSTOM_FIELDS_AS)}")
+        if not self.time_zones:
+            raise ConfigError("the time-zone table is empty: give --time-zone NAME=ZONE")
+
     @property
     def upload_header(self) -> tuple[str, str, str, str]:
         return (self.external_id_header, self.phone_header, self.first_name_header,
                 self.last_name_header)
+
+    def time_zone_name(self, written: str) -> str | None:
+        """The tenant's spelling of a time-zone name written in any case, else ``None``."""
+        wanted = written.casefold()
+        return next((name for name, _ in self.time_zones if name.casefold() == wanted), None)
 
 
 #: A name's counters in the dedup index saturate here: the most ``max_namesakes`` can be.
@@ -189,6 +223,16 @@ class Settings:
     column_names: tuple[str, ...] | None = _option(
         None, "column names, in order, for a file without a header")
     columns: Columns = field(default_factory=Columns)
+    field_map: FieldMapping = _option(
+        (), "map a list field to input column(s): FIELD=COLUMN; repeatable. FIELD is a "
+        "system field (PhoneNumber, Email, Zip, TimeZone, ...), custom:NAME or phone:NAME; "
+        "PhoneNumber may name several columns, first choice first: PhoneNumber=Mobile,Home")
+    time_zone_from_phone: bool = _option(
+        False, "fill an empty TimeZone from the number, where all its zones are one name "
+        "of the time-zone table")
+    mark_mobiles: bool = _option(
+        False, "set Compliance to true for numbers libphonenumber types as mobile (never "
+        "for North American numbers, where it cannot tell)")
     default_region: str = _option(
         "US", "region for phones written without +country code, when the row has no "
         "country (default: {default})")
@@ -278,6 +322,7 @@ class Settings:
                 raise ConfigError(f"--encoding {self.encoding}: not a text encoding")
         if not self.has_header and not self.column_names:
             raise ConfigError("--no-header needs --columns naming every column")
+        self.list_mapping()  # an unknown field, or a field given twice, stops here
         region = self.default_region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, GB")
@@ -329,6 +374,42 @@ class Settings:
         }
         return described
 
+    def list_mapping(self) -> tuple[tuple[ListField, tuple[str, ...]], ...]:
+        """``field_map`` with the ``columns`` chosen by flag, each field once, every name
+        checked: what the input's columns are looked up for."""
+        mapped: dict[str, tuple[ListField, tuple[str, ...]]] = {}
+        for written, wanted in self.field_map:
+            target = list_field(written)
+            key = target.label.casefold()
+            if key in mapped:
+                raise ConfigError(f"--map {target.label} is given twice")
+            names = tuple(name.strip() for name in wanted if name.strip())
+            if not names:
+                raise ConfigError(f"--map {target.label}= names no column")
+            if len(names) > 1 and target.name != "PhoneNumber":
+                raise ConfigError(f"--map {target.label}: only PhoneNumber takes several "
+                                  "columns")
+            mapped[key] = (target, names)
+        for attribute, name in (("phone", "PhoneNumber"), ("email", "Email"),
+                                ("first_name", "FirstName"), ("last_name", "LastName"),
+                                ("external_id", "ExternalId")):
+            column = getattr(self.columns, attribute)
+            if column is None:
+                continue
+            flag = f"--{attribute.replace('_', '-')}-column"
+            if name.casefold() in mapped:
+                if mapped[name.casefold()][1] != (column,):
+                    raise ConfigError(f"{flag} and --map {name} name different columns")
+                continue
+            mapped[name.casefold()] = (list_field(name), (column,))
+        return tuple(mapped.values())
+
+    @property
+    def derived_fields(self) -> tuple[str, ...]:
+        """List fields streamer fills itself, uploaded even when no column maps them."""
+        return (("TimeZone",) if self.time_zone_from_phone else ()) + (
+            ("Compliance",) if self.mark_mobiles else ())
+
     @property
     def wants_dnc_groups(self) -> bool:
         return bool(self.dnc_groups or self.dnc_group_names)
@@ -348,6 +429,8 @@ class Settings:
             "delimiter": self.delimiter, "encoding": self.encoding,
             "has_header": self.has_header, "column_names": self.column_names,
             "columns": [getattr(self.columns, f) for f in self.columns.__slots__],
+            "field_map": self.field_map, "time_zone_from_phone": self.time_zone_from_phone,
+            "mark_mobiles": self.mark_mobiles,
             "default_region": self.default_region, "invalid_email": self.invalid_email,
             "required_columns": self.required_columns,
             "allowed_countries": sorted(self.allowed_countries or ()),

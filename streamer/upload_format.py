@@ -1,8 +1,9 @@
 """The upload file's format: its header, each row's line, and ids for rows without one.
 
-An upload file is UTF-8 CSV with CRLF line ends: the header (``ListFields.upload_header``)
-then one line per row. A row's line is made once, where the rules measure it against the
-record limit (a worker process); the batcher only joins lines.
+An upload file is UTF-8 CSV with CRLF line ends: the header (``ColumnMap.upload_header``:
+the base four, then every other mapped field) then one line per row. A row's line is made
+once, where the rules measure it against the record limit (a worker process); the batcher
+only joins lines.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def derive_external_id(phone_e164: str) -> str:
     return f"s1-{digest[:24]}"
 
 
-def upload_fields(row: Row) -> tuple[str, str, str, str]:
-    """The row as it is uploaded, in ``UPLOAD_HEADER`` order.
+def upload_fields(row: Row) -> tuple[str, ...]:
+    """The row as it is uploaded: the base four (``UPLOAD_HEADER``), then the mapped
+    fields beyond them (``row.extra``, made safe when it was filled).
 
     Lists get exported and opened in spreadsheets too, so no cell may run as a formula.
     (An E.164 number is a number to a spreadsheet: it passes as it is.)
     """
-    return (neutralize(row.external_id), row.phone, neutralize(row.first_name),
+    base = (neutralize(row.external_id), row.phone, neutralize(row.first_name),
             neutralize(row.last_name))
+    return base if row.extra is None else (*base, *row.extra)
 
 
 def upload_line(row: Row) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from streamer.delivery import JobState, RecordsPage, Removal
 from streamer.errors import RemoteError
+from streamer.fields import ListMapping
 from streamer.settings import UploadOptions
 
 
@@ -35,9 +36,7 @@ class MemoryTarget:
     async def delete_list(self, list_id: int) -> None:
         del self.lists[list_id]
 
-    async def create_list(self, name: str, *, external_id_column: str, phone_column: str,
-                          phone_field: str = "PhoneNumber", first_name_column: str | None = None,
-                          last_name_column: str | None = None) -> int:
+    async def create_list(self, name: str, *, mapping: ListMapping) -> int:
         list_id = self.names[name] = 1001 + len(self.lists)
         self.lists[list_id] = {}
         return list_id

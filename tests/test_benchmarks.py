@@ -18,7 +18,8 @@ def test_the_benchmark_suite_runs_on_a_tiny_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    cases = ("csv_reader", "streamer_dry_run", "streamer_upload", "pandas_baseline",
+    cases = ("csv_reader", "streamer_dry_run", "streamer_dry_run_12_fields", "streamer_upload",
+             "pandas_baseline",
              "naive_tutorial", "stage_reader", "stage_normalize", "stage_rules",
              "stage_dedup", "stage_encode")
     for case in cases:

@@ -11,6 +11,7 @@ import pytest
 from streamer import ConfigError, HTTPStatusError, Sandbox, SandboxConfig, Secret
 from streamer.credentials import Credentials, require_safe_url
 from streamer.cxone import CXoneClient, jwt_claims
+from streamer.fields import BASE_MAPPING
 from streamer.retry import parse_retry_after
 from streamer.settings import RetryPolicy, UploadOptions
 from streamer.upload_format import UPLOAD_HEADER
@@ -24,9 +25,7 @@ def csv_file(*rows: tuple[str, ...], header: tuple[str, ...] = UPLOAD_HEADER) ->
 
 
 async def new_list(api: CXoneClient, name: str = "spring") -> int:
-    return await api.create_list(name, external_id_column="ExternalId",
-                                 phone_column="PhoneNumber", first_name_column="FirstName",
-                                 last_name_column="LastName")
+    return await api.create_list(name, mapping=BASE_MAPPING)
 
 
 async def wait_for(api: CXoneClient, job_id: int) -> None:

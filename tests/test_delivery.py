@@ -10,6 +10,7 @@ import anyio
 
 from streamer.delivery import AdaptiveLimiter, ListDelivery
 from streamer.errors import HTTPStatusError, TransportError
+from streamer.fields import BASE_MAPPING
 from streamer.records import Outcome, OutcomeKind, ReasonCode, Row, UploadBatch, UploadStats
 from streamer.run import Journal, audit_logger
 from streamer.settings import RetryPolicy, Settings
@@ -46,8 +47,7 @@ async def deliver(target: MemoryTarget, to_send: list[UploadBatch], tmp_path: Pa
     """Every batch through a ListDelivery; each record's outcome (never two for one)."""
     journal, _ = Journal.open(tmp_path / "journal.sqlite3", fingerprint="f", settings_key="k",
                               restart=True)
-    list_id = await target.create_list("spring", external_id_column="ExternalId",
-                                       phone_column="PhoneNumber")
+    list_id = await target.create_list("spring", mapping=BASE_MAPPING)
     stats = UploadStats()
     delivery = ListDelivery(target, list_id, settings(tmp_path, **overrides), journal, stats,
                             LOG, stop=anyio.Event(), rng=random.Random(0))
@@ -132,8 +132,7 @@ async def test_a_resumed_run_settles_rows_already_in_the_list_and_forgets_the_re
     journal, _ = Journal.open(tmp_path / "journal.sqlite3", fingerprint="f", settings_key="k",
                               restart=True)
     target = MemoryTarget()
-    list_id = await target.create_list("spring", external_id_column="ExternalId",
-                                       phone_column="PhoneNumber")
+    list_id = await target.create_list("spring", mapping=BASE_MAPPING)
     sent = rows(1, 4)
     journal.record_sending(1, sent)
     target.lists[list_id] = {r.external_id: {"externalId": r.external_id} for r in sent[:2]}

@@ -13,6 +13,7 @@ import anyio
 import streamer
 from streamer import Sandbox, SandboxConfig
 from streamer.cxone import CXoneClient
+from streamer.fields import BASE_MAPPING
 from tests.support import read_outcomes, settings_for
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "contacts.csv"
@@ -110,8 +111,7 @@ async def test_jobs_complete_only_after_their_delay() -> None:
     async with Sandbox(SandboxConfig(job_delay_ms=200)) as slow, aiohttp.ClientSession() as s:
         client = CXoneClient(s, slow.credentials)
         await client.connect()
-        list_id = await client.create_list("l", external_id_column="ExternalId",
-                                           phone_column="PhoneNumber")
+        list_id = await client.create_list("l", mapping=BASE_MAPPING[:2])
         job_id = await client.upload(list_id, "f.csv",
                                      b"ExternalId,PhoneNumber\r\nA,+14155552671\r\n",
                                      streamer.UploadOptions())

@@ -61,7 +61,7 @@ async def _worked_on(pool: RowWorkers, batches: list[RowBatch]) -> list[RowBatch
 def _batches() -> tuple[list[RowStage], list[RowBatch]]:
     columns = map_columns(("phone", "email", "first name"), Columns())
     work: list[RowStage] = [NormalizeRules(columns, "US"),
-                            CampaignRules(columns, max_record_chars=50)]
+                            CampaignRules(columns, max_record_chars=59)]
     batches = [[Row(b * 10 + i, [f"(415) 555-{b:02d}{i:02d}", f"a{i}@x.com", f" Ann{'n' * i} "])
                 for i in range(10)] for b in range(7)]
     return work, batches

@@ -16,8 +16,11 @@ import phonenumbers
 
 from streamer.cleaning import _emails as emails
 from streamer.cleaning._country_names import ENGLISH_NAMES
+from streamer.cleaning._fields import FieldValues
 from streamer.cleaning._phones import read_phone, read_phone_exact
-from streamer.records import ColumnMap, ReasonCode, RowBatch
+from streamer.fields import DEFAULT_TIME_ZONES, ColumnMap
+from streamer.records import Note, ReasonCode, RowBatch
+from streamer.settings import Settings, TimeZoneTable
 
 __all__ = [
     "NormalizeRules", "normalize_batch", "normalize_email", "normalize_name", "normalize_phone",
@@ -90,24 +93,43 @@ class NormalizeRules:
     columns: ColumnMap
     default_region: str
     blank_invalid_email: bool = False
+    time_zones: TimeZoneTable = DEFAULT_TIME_ZONES
+    time_zone_from_phone: bool = False
+    mark_mobiles: bool = False
+
+    @classmethod
+    def of(cls, columns: ColumnMap, settings: Settings) -> NormalizeRules:
+        """The rules a run's settings ask for, over the file's columns."""
+        return cls(columns, settings.default_region,
+                   blank_invalid_email=settings.invalid_email == "blank",
+                   time_zones=settings.list_fields.time_zones,
+                   time_zone_from_phone=settings.time_zone_from_phone,
+                   mark_mobiles=settings.mark_mobiles)
 
     @property
     def whole_file(self) -> bool:
         return False
 
     def start(self) -> Callable[[RowBatch], RowBatch]:
-        return partial(normalize_batch, rules=self)
+        values = FieldValues(self.columns, self.time_zones,
+                             time_zone_from_phone=self.time_zone_from_phone,
+                             mark_mobiles=self.mark_mobiles) if self.columns.extras else None
+        return partial(normalize_batch, rules=self, values=values)
 
 
-def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
+def normalize_batch(batch: RowBatch, rules: NormalizeRules,
+                    values: FieldValues | None = None) -> RowBatch:
     """Fill in each row's normalised fields, or reject what cannot be normalised.
 
     With ``rules.blank_invalid_email`` an invalid email is dropped and the row kept.
+    With several phone columns, the first valid number is the primary; ``values`` fills
+    the mapped fields beyond the base four.
     """
     columns = rules.columns
     width = len(columns.header)
     phone_at, email_at, country_at = columns.phone, columns.email, columns.country
     first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
+    fallbacks = columns.phones[1:]
     for row in batch:
         fields = row.fields
         # A blank row is told apart only where a check fails: the test costs a scan.
@@ -123,13 +145,23 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
                 continue
             region = row.country = found
         raw_phone = fields[phone_at].strip()
-        if not raw_phone:
-            row.reason = (ReasonCode.EMPTY_ROW if not any(value.strip() for value in fields)
-                          else ReasonCode.MISSING_PHONE)
-            continue
-        read = read_phone(raw_phone, region)
+        read = read_phone(raw_phone, region) if raw_phone else None
+        primary_at = phone_at
+        if read is None and fallbacks:
+            for primary_at in fallbacks:
+                if (raw := fields[primary_at].strip()) and (
+                        read := read_phone(raw, region)) is not None:
+                    break
+            if read is not None and raw_phone:
+                Note.add(row, Note.left_out(columns.header[phone_at], "not a valid number"))
+            raw_phone = raw_phone or next(
+                (value for at in fallbacks if (value := fields[at].strip())), "")
         if read is None:
-            row.reason = ReasonCode.INVALID_PHONE
+            if not raw_phone:
+                row.reason = (ReasonCode.EMPTY_ROW if not any(v.strip() for v in fields)
+                              else ReasonCode.MISSING_PHONE)
+            else:
+                row.reason = ReasonCode.INVALID_PHONE
             continue
         if email_at is not None and (raw_email := fields[email_at].strip()):
             email = emails.normalize_email(raw_email)  # not via the wrapper: per row
@@ -144,4 +176,6 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules) -> RowBatch:
             row.last_name = normalize_name(fields[last_at])
         if id_at is not None:
             row.external_id = fields[id_at].strip()
+        if values is not None:
+            values.fill(row, region, primary_at)
     return batch

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 
 from streamer.cleaning._dnc import DoNotCall
 from streamer.errors import InputError
-from streamer.records import ColumnMap, ReasonCode, RowBatch, header_key
+from streamer.fields import ColumnMap, FieldKind
+from streamer.records import Note, ReasonCode, Row, RowBatch, header_key
 from streamer.upload_format import derive_external_id, upload_line
 
 #: Required-column names that mean one of the fields streamer knows.
@@ -56,6 +57,9 @@ class CampaignRules:
         self._allowed = allowed_countries
         self._dnc = dnc
         self._max_chars = max_record_chars
+        #: Where the secondary numbers sit in ``row.extra``, with their fields' names.
+        self._other_phones = [(at, extra.field.name) for at, extra in enumerate(columns.extras)
+                              if extra.field.kind is FieldKind.PHONE]
 
     @property
     def whole_file(self) -> bool:
@@ -83,8 +87,23 @@ class CampaignRules:
                 row.external_id = derive_external_id(row.phone)
             if self._allowed is not None and (row.country or row.region) not in self._allowed:
                 row.reason = ReasonCode.COUNTRY_NOT_ALLOWED
-            elif self._dnc is not None and (listed := self._dnc.source_of(row.phone)):
-                row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
-            elif len(upload_line(row)) > self._max_chars:
+                continue
+            if (dnc := self._dnc) is not None:
+                if listed := dnc.source_of(row.phone):
+                    row.reason, row.detail = ReasonCode.DO_NOT_CALL, listed
+                    continue
+                if self._other_phones:
+                    self._leave_out_listed(row, dnc)
+            if len(upload_line(row)) > self._max_chars:
                 row.reason = ReasonCode.RECORD_TOO_LONG
         return batch
+
+    def _leave_out_listed(self, row: Row, dnc: DoNotCall) -> None:
+        """Leave out each secondary number the do-not-call set holds: every number that
+        would be dialled is checked, and only the primary one rejects the row."""
+        extra = row.extra
+        assert extra is not None
+        for at, name in self._other_phones:
+            if extra[at] and (listed := dnc.source_of(extra[at])):
+                extra[at] = ""
+                Note.add(row, Note.left_out(name, f"on the do-not-call list ({listed})"))

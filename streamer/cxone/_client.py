@@ -33,6 +33,7 @@ from streamer.cxone import _routes as routes
 from streamer.cxone._http import Http
 from streamer.delivery import AdaptiveLimiter, JobState, RecordsPage, Removal
 from streamer.errors import ConfigError, HTTPStatusError, RemoteError, UnreadableAnswer
+from streamer.fields import ListMapping
 from streamer.limits import MAX_PAGE_SIZE
 from streamer.retry import retry_call
 from streamer.settings import ListFields, RetryPolicy, UploadOptions
@@ -258,23 +259,30 @@ class CXoneClient:
         answer = await self._api("GET", routes.CALL_LIST.format(listId=list_id))
         return answers.list_name(answer, f"GET list {list_id}")
 
-    async def create_list(
-        self,
-        name: str,
-        *,
-        external_id_column: str,
-        phone_column: str,
-        phone_field: str = "PhoneNumber",
-        first_name_column: str | None = None,
-        last_name_column: str | None = None,
-    ) -> int:
-        """Create a calling list whose mapping names the upload file's headers."""
-        params: dict[str, str | int] = {"listName": name, "externalIdColumn": external_id_column}
-        if first_name_column:
-            params["firstNameColumn"] = first_name_column
-        if last_name_column:
-            params["lastNameColumn"] = last_name_column
-        body = {"destinationMappings": [{"fieldName": phone_field, "fieldValue": phone_column}]}
+    async def create_list(self, name: str, *, mapping: ListMapping) -> int:
+        """Create a calling list whose mapping names the upload file's headers.
+
+        Fields with a create-call parameter go in the query **[C]**; PhoneNumber, Email
+        and SMSPhoneNumber in ``destinationMappings`` (PhoneNumber seen in third-party
+        code, the others inferred; their names are settings); custom and ``phone:``
+        fields as ``ListFields.custom_fields_as`` says (inferred).
+        """
+        fields = self._fields
+        params: dict[str, str | int] = {"listName": name}
+        destinations: list[dict[str, str]] = []
+        custom: list[dict[str, str]] = []
+        renamed = {"PhoneNumber": fields.phone_field, "Email": fields.email_field}
+        for target, header in mapping:
+            if target.create_param is not None:
+                params[target.create_param] = header
+            elif target.custom and fields.custom_fields_as == "custom-field-mappings":
+                custom.append({"fieldName": target.name, "fieldValue": header})
+            else:
+                destinations.append({"fieldName": renamed.get(target.name, target.name),
+                                     "fieldValue": header})
+        body: dict[str, Any] = {"destinationMappings": destinations}
+        if custom:
+            body["customFieldMappings"] = custom
         answer = await self._api("POST", routes.CALL_LISTS, params=params, json_body=body,
                                  expect=(200, 201))
         what = "create a calling list"

@@ -30,9 +30,12 @@ from streamer.cxone._sandbox_config import (
     paging,
     problem,
 )
+from streamer.fields import SYSTEM_FIELDS
 from streamer.upload_format import record_chars
 
 _UPLOAD_REQUIRED = ("listFile", "forceOverwrite", "expirationDate", "startSkill", "sendEmail")
+_BY_PARAM = {f.create_param: f for f in SYSTEM_FIELDS if f.create_param is not None}
+_SYSTEM = {f.name.casefold(): f for f in SYSTEM_FIELDS}
 #: The statuses a calling list can have.
 LIST_STATUSES = ("Active", "Inactive")
 
@@ -41,10 +44,13 @@ LIST_STATUSES = ("Active", "Inactive")
 class CallingList:
     list_id: int
     name: str
-    columns: dict[str, str]  # system field (camelCase) -> CSV header
+    #: Each mapped field (a system field camelCase, a custom field by its name) -> the
+    #: CSV header that holds it.
+    columns: dict[str, str]
     created: str
     status: str = "Active"
-    #: Records as stored, their field names camelCase (``externalId``, ``phoneNumber``).
+    #: Records as stored, keyed by ``columns``' field names (``externalId``, ``zip``,
+    #: ``Balance``), each holding every mapped field.
     records: dict[str, dict[str, str]] = field(default_factory=dict)
     #: External ids in the order first stored: a page is a slice of this, not a copy of
     #: every record (reading a million-record list back page by page stays linear).
@@ -129,21 +135,27 @@ class CallingLists:
                           page)
 
     async def create_list(self, request: web.Request) -> web.Response:
+        """A list mapping every field named: the ``*Column`` query parameters, then
+        ``destinationMappings`` (system fields by name, any other name a custom field)
+        and ``customFieldMappings`` (custom fields, as older API versions send them)."""
         query = request.query
         name, external_id = query.get("listName", ""), query.get("externalIdColumn", "")
         if not name or not external_id:
             return problem(400, "listName and externalIdColumn are required")
+        columns = {_BY_PARAM[param].record_key: header for param, header in query.items()
+                   if param in _BY_PARAM and header}
         try:
             body = await request.json()
-            mappings = body["destinationMappings"]
-            phone = next(m["fieldValue"] for m in mappings if m["fieldName"] == "PhoneNumber")
-        except (ValueError, KeyError, TypeError, StopIteration):
+            mappings = [(str(m["fieldName"]), str(m["fieldValue"]))
+                        for key in ("destinationMappings", "customFieldMappings")
+                        for m in body.get(key) or ()]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return problem(400, "destinationMappings must be a list of fieldName/fieldValue")
+        for field_name, header in mappings:
+            system = _SYSTEM.get(field_name.casefold())
+            columns[system.record_key if system is not None else field_name] = header
+        if "phoneNumber" not in columns:
             return problem(400, "destinationMappings must map PhoneNumber to a column")
-        columns = {"externalId": external_id, "phoneNumber": str(phone)}
-        for field_name, param in (("firstName", "firstNameColumn"),
-                                  ("lastName", "lastNameColumn")):
-            if query.get(param):
-                columns[field_name] = query[param]
         return web.json_response({"listId": self.add(name, columns)})
 
     def _find(self, request: web.Request) -> CallingList:

@@ -14,7 +14,7 @@ from streamer.delivery._target import ListTarget
 from streamer.delivery._uploader import Uploader
 from streamer.records import Outcome, UploadBatch, UploadStats, Verification
 from streamer.run import Journal
-from streamer.settings import Settings
+from streamer.settings import ListFields, Settings
 
 
 class Delivery(Protocol):
@@ -49,6 +49,7 @@ class ListDelivery:
         *,
         stop: anyio.Event,
         rng: random.Random | None = None,
+        upload_header: tuple[str, ...] = ListFields().upload_header,
     ) -> None:
         self._settings = settings
         self._journal = journal
@@ -61,7 +62,7 @@ class ListDelivery:
             verified_earlier=journal.counts().by_kind.get("uploaded", 0)
             if settings.verify else 0)
         self._reconciler = Reconciler(target, list_id, journal, settings, self.verification,
-                                      log, rng=rng)
+                                      log, rng=rng, upload_header=upload_header)
 
     async def settle_leftovers(self, sink: OutcomeSink) -> int:
         """Rows an earlier run handed to CXone: ``uploaded`` (to ``sink``) if the list

@@ -8,13 +8,14 @@ from structlog.typing import FilteringBoundLogger
 
 from streamer.delivery._target import ListTarget
 from streamer.errors import RemoteError
+from streamer.fields import ColumnMap, ListMapping
 from streamer.run import Journal
 from streamer.settings import Settings
 
 
 async def resolve_list(
     target: ListTarget, settings: Settings, journal: Journal, input_path: Path,
-    log: FilteringBoundLogger,
+    log: FilteringBoundLogger, columns: ColumnMap,
 ) -> tuple[int, str | None]:
     """The list's id and (unless given by id) name; remembered in the journal, so a
     resumed run never creates a second list."""
@@ -30,25 +31,19 @@ async def resolve_list(
         name = settings.target_list_name(input_path)
         found = await target.find_list(name)
         if found is None:
-            found, created = await _create(target, settings, name, log)
+            found, created = await _create(target, columns.list_mapping, name, log)
         list_id = found
     journal.put("list_id", str(list_id))
     log.info("streamer.list_resolved", list_id=list_id, list_name=name, created=created)
     return list_id, name
 
 
-async def _create(target: ListTarget, settings: Settings, name: str,
+async def _create(target: ListTarget, mapping: ListMapping, name: str,
                   log: FilteringBoundLogger) -> tuple[int, bool]:
     """A new list named ``name``; or, when another run created one at the same moment,
     that one. Both runs look again after creating: the oldest list of the name wins, and
     the loser removes its own (still empty), so every contact is dialled once."""
-    fields = settings.list_fields
-    created = await target.create_list(
-        name, external_id_column=fields.external_id_header,
-        phone_column=fields.phone_header, phone_field=fields.phone_field,
-        first_name_column=fields.first_name_header,
-        last_name_column=fields.last_name_header,
-    )
+    created = await target.create_list(name, mapping=mapping)
     winner = await target.find_list(name)
     if winner is None or winner == created:
         return created, True

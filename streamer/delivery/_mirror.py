@@ -111,8 +111,9 @@ class _Mirror:
         self._journal, self._log, self.state = journal, log, state
         self._stop, self._rng = stop, rng
         self._name = ""
+        # Read-back's reader, reading only: it sends nothing, so needs no upload header.
         self._reader = Reconciler(target, list_id, journal, settings, Verification(), log,
-                                  rng=rng)
+                                  rng=rng, upload_header=())
         self._pace = AdaptiveLimiter(settings.concurrency, settings.max_concurrency, log,
                                      calls="removals")
         self._failure: RemoteError | None = None

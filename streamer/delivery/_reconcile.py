@@ -62,8 +62,9 @@ class Reconciler:
 
     def __init__(self, target: ListTarget, list_id: int, journal: Journal,
                  settings: Settings, verification: Verification, log: FilteringBoundLogger,
-                 *, rng: Random) -> None:
+                 *, rng: Random, upload_header: tuple[str, ...]) -> None:
         self._target = target
+        self._upload_header = upload_header
         self._list_id = list_id
         self._journal = journal
         self._settings = settings
@@ -201,12 +202,12 @@ class Reconciler:
         """One round: every missing row sent again, batches side by side (the uploader's
         window decides how many), all waiting for their jobs until one shared deadline."""
         journal, settings = self._journal, self._settings
-        examples = [{"record": row.record, "external_id": row.external_id, "phone": row.phone}
+        examples = [{"record": row.record, "external_id": row.external_id}
                     for row in next(journal.missing(_EXAMPLES), [])]
         self._log.warning("streamer.records_missing", list_id=self._list_id, missing=missing,
                           round=round_number, examples=examples)
         wait_until = time.monotonic() + settings.job_timeout
-        header = settings.list_fields.upload_header
+        header = self._upload_header
 
         async def sender(receive: ObjectReceiveStream[UploadBatch]) -> None:
             async with receive:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from streamer.fields import ListMapping
 from streamer.settings import UploadOptions
 
 
@@ -65,17 +66,9 @@ class ListTarget(Protocol):
         ``None``. Inactive lists are never found."""
         ...
 
-    async def create_list(
-        self,
-        name: str,
-        *,
-        external_id_column: str,
-        phone_column: str,
-        phone_field: str = "PhoneNumber",
-        first_name_column: str | None = None,
-        last_name_column: str | None = None,
-    ) -> int:
-        """Create a list whose mapping names the upload file's headers; its id."""
+    async def create_list(self, name: str, *, mapping: ListMapping) -> int:
+        """Create a list whose mapping names the upload file's headers (each field with
+        the header holding it, ExternalId first); its id."""
         ...
 
     async def delete_list(self, list_id: int) -> None:

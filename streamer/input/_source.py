@@ -31,6 +31,7 @@ from types import TracebackType
 import anyio.to_thread
 
 from streamer.errors import InputError
+from streamer.fields import ColumnMap
 from streamer.input._columns import map_columns, sniff_delimiter
 from streamer.input._decode import (
     BINARY_MIN,
@@ -43,7 +44,7 @@ from streamer.input._decode import (
     binary_format,
     choose_decoder,
 )
-from streamer.records import ColumnMap, Row, RowBatch
+from streamer.records import Row, RowBatch
 from streamer.settings import DELIMITERS, Settings
 
 #: Longest field, and longest line, read (in characters). csv's own limit, 128 KiB, stops
@@ -220,7 +221,9 @@ class CsvSource:
             assert settings.column_names is not None  # Settings guarantees it
             header = list(settings.column_names)
         try:
-            self.columns = map_columns(tuple(h.strip() for h in header), settings.columns)
+            self.columns = map_columns(
+                tuple(h.strip() for h in header), settings.columns, settings.list_mapping(),
+                settings.list_fields.upload_header, derived=settings.derived_fields)
         except InputError as error:
             raise InputError(f"{path}: {error}") from None
 

@@ -26,8 +26,25 @@ _W, _H, _PAD, _TOP = 640, 240, 50, 30
 def _help(reason: str) -> str:
     try:
         return REASON_HELP[ReasonCode(reason)]
-    except ValueError:  # missing_<column> and any reason added later
-        return REASON_HELP[ReasonCode.MISSING_COLUMN] if reason.startswith("missing_") else ""
+    except ValueError:  # missing_<column>, invalid_<field> and any reason added later
+        for prefix, code in (("missing_", ReasonCode.MISSING_COLUMN),
+                             ("invalid_", ReasonCode.INVALID_FIELD)):
+            if reason.startswith(prefix):
+                return REASON_HELP[code]
+        return ""
+
+
+def _field_rows(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """The list fields uploaded and their columns, then what was done to their values."""
+    rows = [(name, column) for name, column in (fields.get("mapped") or {}).items()]
+    for name, count in (fields.get("numbers_left_out_by_field") or {}).items():
+        rows.append((f"numbers left out: {name}", f"{count:,}"))
+    for key, label in (("time_zones_filled", "time zones filled from the number"),
+                       ("time_zones_not_filled", "time zones the number could not tell"),
+                       ("mobiles_marked", "mobiles marked (Compliance)")):
+        if fields.get(key):
+            rows.append((label, f"{fields[key]:,}"))
+    return rows
 
 
 def _esc(value: object) -> str:
@@ -205,6 +222,8 @@ every row has exactly one outcome.</p>
 {_line_chart("concurrency-chart", [(r[0], r[3]) for r in requests], "seconds",
              "uploads allowed in flight", step=True,
              marks=[r[0] for r in requests if r[2] == 429])}
+<h2>List fields: uploaded from</h2>
+{_table(_field_rows(report.get("fields") or {}), ("field", "column"), "fields")}
 {_mirror_section(report.get("mirror"))}
 <h2>Run</h2>{_table(summary_rows, ("", ""), "summary")}
 <h2>Settings</h2>{_table(settings_rows, ("setting", "value"), "settings")}

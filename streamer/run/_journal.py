@@ -23,6 +23,7 @@ from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
 from streamer.run._journal_mirror import MIRROR_SCHEMA, MirrorJournal
 from streamer.run._local_io import journaling, sqlite_io, sqlite_io_pages
+from streamer.upload_format import upload_line
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -39,9 +40,8 @@ CREATE TABLE IF NOT EXISTS sent (
     record      INTEGER PRIMARY KEY,
     batch_id    INTEGER NOT NULL,
     external_id TEXT NOT NULL,
-    phone       TEXT NOT NULL,
-    first_name  TEXT NOT NULL,
-    last_name   TEXT NOT NULL,
+    upload      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
     fields      TEXT NOT NULL,
     listed      INTEGER NOT NULL DEFAULT 0,
     resent      INTEGER NOT NULL DEFAULT 0
@@ -55,7 +55,7 @@ _KEYS = ("fingerprint", "settings")
 #: every file, so no field holds one, and a join is ten times faster than JSON.
 _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
-_FORMAT = 3
+_FORMAT = 4
 _OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
 #: SQL for the characters :func:`neutralize` acts on, and for a cell CSV must quote:
 #: most ids are neither and skip the call to :func:`_outcome_cell`.
@@ -282,6 +282,23 @@ class Journal(MirrorJournal):
         while rows := cursor.fetchmany(chunk):
             yield "\r\n".join([line for (line,) in rows]) + "\r\n"
 
+    @sqlite_io
+    def kept_notes(self) -> list[tuple[str, int]]:
+        """The notes of the rows kept (uploaded or accepted), each distinct one with how
+        many rows have it: what was done to their fields (:class:`~streamer.records.Note`)."""
+        return self._db.execute(
+            "SELECT detail, count(*) FROM outcomes WHERE detail != '' AND outcome IN "
+            "('uploaded', 'accepted') GROUP BY detail").fetchall()
+
+    @sqlite_io_pages
+    def noted_rows(self, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows kept with notes, in record order: record, outcome, external id, notes."""
+        cursor = self._db.execute(
+            "SELECT record, outcome, external_id, detail FROM outcomes WHERE detail != '' "
+            "AND outcome IN ('uploaded', 'accepted') ORDER BY record")
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+
     @sqlite_io_pages
     def rows_of(self, kind: OutcomeKind, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
         """The rows of one outcome (rejected, failed) in record order, for their own file:
@@ -305,10 +322,10 @@ class Journal(MirrorJournal):
         """
         with self._transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO sent (record, batch_id, external_id, phone, first_name,"
-                " last_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.record, batch_id, neutralize(r.external_id), r.phone, r.first_name,
-                  r.last_name, _FIELD_SEPARATOR.join(r.fields)) for r in rows],
+                "INSERT OR REPLACE INTO sent (record, batch_id, external_id, upload, detail,"
+                " fields) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.record, batch_id, neutralize(r.external_id), upload_line(r), r.detail,
+                  _FIELD_SEPARATOR.join(r.fields)) for r in rows],
             )
 
     @sqlite_io
@@ -352,13 +369,12 @@ class Journal(MirrorJournal):
     @sqlite_io_pages
     def missing(self, chunk: int) -> Iterator[list[Row]]:
         """Sent rows not found in the list, as rows ready to upload again."""
-        for page in self._sent_pages("external_id, phone, first_name, last_name, fields",
-                                     listed=False, chunk=chunk):
+        for page in self._sent_pages("external_id, upload, detail, fields", listed=False,
+                                     chunk=chunk):
             rows = []
-            for record, external_id, phone, first_name, last_name, fields in page:
+            for record, external_id, upload, detail, fields in page:
                 row = Row(record, fields.split(_FIELD_SEPARATOR))
-                row.external_id, row.phone = external_id, phone
-                row.first_name, row.last_name = first_name, last_name
+                row.external_id, row.upload, row.detail = external_id, upload, detail
                 rows.append(row)
             yield rows
 
@@ -371,9 +387,9 @@ class Journal(MirrorJournal):
     @sqlite_io_pages
     def listed_outcomes(self, chunk: int) -> Iterator[list[Outcome]]:
         """Sent rows found in the list, as ``uploaded`` outcomes."""
-        for page in self._sent_pages("external_id", listed=True, chunk=chunk):
-            yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id)
-                   for record, external_id in page]
+        for page in self._sent_pages("external_id, detail", listed=True, chunk=chunk):
+            yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id, (), detail)
+                   for record, external_id, detail in page]
 
     def _sent_pages(self, columns: str, *, listed: bool, chunk: int) -> Iterator[list[Any]]:
         """Sent rows found (or not) in the list: ``record`` then ``columns``, in record order.

@@ -10,7 +10,7 @@ import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
 from streamer.errors import MirrorRefused
-from streamer.records import Mirroring, OutcomeKind, Progress, UploadStats, Verification
+from streamer.records import Mirroring, Note, OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
@@ -46,11 +46,13 @@ class Timeline:
 
 
 async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...]) -> None:
-    """outcomes.csv, rejected.csv and failed.csv, in record order, each written whole."""
+    """outcomes.csv, rejected.csv, failed.csv and notes.csv, in record order, each
+    written whole."""
     outcomes = RowFileWriter(out_dir / "outcomes.csv", OUTCOME_HEADER)
     rejected = RowFileWriter(out_dir / "rejected.csv", (*header, "record", "reason", "detail"))
     failed = RowFileWriter(out_dir / "failed.csv", (*header, "record", "reason", "detail"))
-    files = (outcomes, rejected, failed)
+    notes = RowFileWriter(out_dir / "notes.csv", ("record", "outcome", "external_id", "notes"))
+    files = (outcomes, rejected, failed, notes)
     try:
         for file in files:
             await file.open()
@@ -59,6 +61,8 @@ async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...
         for kind, file in ((OutcomeKind.REJECTED, rejected), (OutcomeKind.FAILED, failed)):
             for rows in journal.rows_of(kind):
                 await file.write_rows(rows)
+        for rows in journal.noted_rows():
+            await notes.write_rows(rows)
         for file in files:
             await file.commit()
     finally:
@@ -107,6 +111,7 @@ async def finish_run(
     resumed: bool,
     rows_read: int,
     header: tuple[str, ...],
+    mapped: dict[str, str],
     reading: dict[str, Any],
     fingerprint: str,
     list_id: int | None,
@@ -141,6 +146,7 @@ async def finish_run(
         fingerprint=fingerprint, settings=settings.describe(), reading=reading,
         reason_samples=reason_samples, progress_timeline=timeline.points,
         request_timeline=stats.timeline, mirror=mirror.summary(),
+        fields={"mapped": mapped, **Note.count(journal.kept_notes())},
     )
     report_path = out_dir / "report.json"
     await write_report(report_path, report)

@@ -52,6 +52,9 @@ class Report:
     progress_timeline: list[list[float]] = field(default_factory=list)
     request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
+    #: Each list field uploaded and its input column(s) (``mapped``), then what was done
+    #: to kept rows' fields: secondary numbers left out, time zones filled, mobiles marked.
+    fields: dict[str, Any] = field(default_factory=dict)
     #: What ``--mirror`` did to the list (``enabled`` false without it).
     mirror: dict[str, Any] = field(default_factory=dict)
 
