@@ -30,11 +30,16 @@ def normalize_phone(raw: str, region: str) -> str | None:
     """``raw`` as E.164 if libphonenumber calls it a valid number, else ``None``.
 
     ``region`` reads numbers written without ``+country``; no other region is ever tried
-    to "fix" a number that is invalid in it. One reading is corrected: digits that begin
-    with the region's own country code but have no ``+`` or trunk ``0``
+    to "fix" a number that is invalid in it. One reading is corrected, where the region
+    writes a trunk prefix (its metadata has a national prefix and the number's national
+    format carries it: :func:`streamer.cleaning._phones.writes_trunk_prefix`): digits that
+    begin with the region's own country code but have no ``+`` or trunk ``0``
     (``4915127153684`` in DE) are the international form with its ``+`` dropped;
     libphonenumber would call them a valid but different national number
-    (``+494915127153684``), so the international reading wins when it is valid.
+    (``+494915127153684``), so the international reading wins when it is valid. Regions
+    without a trunk prefix (IT, VA, PL, ...) write national numbers that may begin with the
+    country code: there libphonenumber's reading stands (``3902797404`` in IT is
+    ``+393902797404``).
     :func:`read_phone_exact` is this definition as libphonenumber calls;
     :func:`read_phone` returns the same, faster.
     """
