@@ -37,7 +37,7 @@ Reader = Callable[[str, str], "tuple[str, str] | None"]
 
 REGIONS = ["US", "CA", "GB", "DE", "FR", "IT", "AU", "IN", "BR", "MX", "JP", "CN", "RU", "KZ",
            "NL", "ES", "SE", "CH", "BE", "AT", "IE", "NZ", "ZA", "NG", "SG", "HK", "AE", "AR",
-           "PR", "GU"]
+           "PR", "GU", "PL", "VA"]
 ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 IDDS = ["00", "011", "0011", "010", "001", "810", "8~10", "009", "000"]
 SEPARATORS = [" ", " ", "-", "-", ".", "/", "(", ")", "  ", " - "]
@@ -159,7 +159,7 @@ def adversarial_values(count: int, seed: int) -> Iterator[Value]:
         if rng.random() < 0.5:
             digits = "".join(rng.choices("0123456789", k=rng.randint(3, 20)))
             if rng.random() < 0.5:
-                digits = _written(rng, region, rng.choice(["1", "44", "49", "7", "39"]),
+                digits = _written(rng, region, rng.choice(["1", "44", "49", "7", "39", "48"]),
                                   digits[:rng.randint(3, 14)])
         else:
             code, nsn = rng.choice(examples)

@@ -73,8 +73,9 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.INVALID_PHONE: "libphonenumber says the number cannot be dialled in its region; "
     "fix the digits, write it with +country code, or fill the country column",
     ReasonCode.INVALID_EMAIL: "the email is not a syntactically valid address; fix or blank it",
-    ReasonCode.UNKNOWN_COUNTRY: "the country column holds neither an ISO code nor a known "
-    "English country name; use a two-letter code such as US",
+    ReasonCode.UNKNOWN_COUNTRY: "the country column holds no country streamer knows (ISO "
+    "codes, English, official and local names are read) and no phone of the row is written "
+    "with +country code; use a two-letter code such as US, or write the number with +",
     ReasonCode.MISSING_EXTERNAL_ID: "the external id column is blank; give the row an id",
     ReasonCode.MISSING_COLUMN: "a column named in --required-columns is blank (the reason "
     "names it, e.g. missing_email); fill it in",
@@ -192,6 +193,8 @@ class Note:
     _FILLED = "TimeZone filled from the number: "
     _NOT_FILLED = "TimeZone not filled: "
     MOBILE = "Compliance set: a mobile number"
+    _COUNTRY = "Country "
+    _NOT_UNDERSTOOD = " not understood: read by the number's +code"
 
     @staticmethod
     def left_out(field: str, why: str) -> str:
@@ -207,15 +210,22 @@ class Note:
         return Note._NOT_FILLED + why
 
     @staticmethod
+    def country_not_understood(text: str) -> str:
+        """``Country 'Xyz' not understood: read by the number's +code``."""
+        shown = text[:40].replace(";", ",")  # the separator stays the notes' own
+        return f"{Note._COUNTRY}{shown!r}{Note._NOT_UNDERSTOOD}"
+
+    @staticmethod
     def add(row: Row, note: str) -> None:
         row.detail = f"{row.detail}{Note.SEPARATOR}{note}" if row.detail else note
 
     @staticmethod
     def count(details: list[tuple[str, int]]) -> dict[str, Any]:
         """Kept rows' notes (each distinct detail with its number of rows), counted:
-        numbers left out (by field), time zones filled and not, mobiles marked."""
+        numbers left out (by field), time zones filled and not, mobiles marked, rows
+        whose country was not understood and was read by the number."""
         left_out: dict[str, int] = {}
-        filled = not_filled = mobiles = 0
+        filled = not_filled = mobiles = by_number = 0
         for detail, rows in details:
             for note in detail.split(Note.SEPARATOR):
                 field, found, _ = note.partition(Note._LEFT_OUT)
@@ -227,10 +237,12 @@ class Note:
                     not_filled += rows
                 elif note == Note.MOBILE:
                     mobiles += rows
+                elif note.startswith(Note._COUNTRY) and note.endswith(Note._NOT_UNDERSTOOD):
+                    by_number += rows
         return {"numbers_left_out": sum(left_out.values()),
                 "numbers_left_out_by_field": dict(sorted(left_out.items())),
                 "time_zones_filled": filled, "time_zones_not_filled": not_filled,
-                "mobiles_marked": mobiles}
+                "mobiles_marked": mobiles, "countries_read_by_number": by_number}
 
 
 #: Rows travel between stages in lists (micro-batches), never one by one.

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import phonenumbers
-
 from streamer._campaign_file import read_campaign_file as read_campaign_file
+from streamer.countries import region_for_country
 from streamer.credentials import Credentials, Secret, require_safe_url
 from streamer.errors import ConfigError
 from streamer.fields import DEFAULT_TIME_ZONES, ListField, list_field
@@ -235,7 +234,7 @@ class Settings:
         "for North American numbers, where it cannot tell)")
     default_region: str = _option(
         "US", "region for phones written without +country code, when the row has no "
-        "country (default: {default})")
+        "country: an ISO code or a country's name (default: {default})")
     invalid_email: InvalidEmail = _option(
         "reject", "an invalid email rejects the row, or is blanked and the row kept "
         "(default: {default})")
@@ -243,8 +242,8 @@ class Settings:
         (), "columns that must not be blank; a blank one rejects the row with "
         "missing_<column>")
     allowed_countries: frozenset[str] | None = _option(
-        None, "ISO codes of the countries this campaign may call (the row's country, else "
-        "the phone's)")
+        None, "the countries this campaign may call, as ISO codes or names (the row's "
+        "country, else the phone's)")
     dnc_file: Path | None = _option(
         None, "do-not-call file: one number per line, in any format")
     dnc_groups: tuple[int, ...] = _option(
@@ -323,19 +322,23 @@ class Settings:
         if not self.has_header and not self.column_names:
             raise ConfigError("--no-header needs --columns naming every column")
         self.list_mapping()  # an unknown field, or a field given twice, stops here
-        region = self.default_region.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, GB")
+        region = region_for_country(self.default_region)
+        if region is None:
+            raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, "
+                              "GB or a country's name")
         object.__setattr__(self, "default_region", region)
         if self.dedup not in DEDUP_MODES:
             raise ConfigError("--dedup must be off, exact or fuzzy")
         if self.invalid_email not in INVALID_EMAIL_ACTIONS:
             raise ConfigError("--invalid-email must be reject or blank")
         if self.allowed_countries is not None:
-            unknown = sorted(self.allowed_countries - phonenumbers.SUPPORTED_REGIONS)
-            if unknown:
+            regions = {name: region_for_country(name) for name in self.allowed_countries}
+            if unknown := sorted(name for name, region in regions.items() if region is None):
                 raise ConfigError(f"unknown countries in --allowed-countries: "
-                                  f"{', '.join(unknown)} (use ISO codes such as US, CA)")
+                                  f"{', '.join(unknown)} (use ISO codes such as US, CA, or "
+                                  "countries' names)")
+            object.__setattr__(self, "allowed_countries",
+                               frozenset(region for region in regions.values() if region))
         if not 1 <= self.max_record_chars <= MAX_RECORD_CHARS:
             raise ConfigError(f"--max-record-chars must be between 1 and {MAX_RECORD_CHARS}")
         if not 1 <= self.batch_size <= MAX_RECORDS_PER_FILE:

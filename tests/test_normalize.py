@@ -111,23 +111,6 @@ def test_email_normalisation_never_raises_and_is_idempotent(raw: str) -> None:
         assert normalize_email(once) == once
 
 
-def test_the_country_name_table_matches_libphonenumbers_locale_data() -> None:
-    import phonenumbers
-    from phonenumbers.geodata.locale import LOCALE_DATA
-
-    from streamer.cleaning._country_names import ENGLISH_NAMES
-
-    def english(names: dict[str, str]) -> str:
-        name = names.get("en", "")
-        while name.startswith("*"):  # "*aa": the same as locale "aa"'s name
-            name = names.get(name[1:], "")
-        return name
-
-    expected = {region: english(LOCALE_DATA[region])
-                for region in phonenumbers.SUPPORTED_REGIONS if region in LOCALE_DATA}
-    assert {r: n for r, n in expected.items() if n} == ENGLISH_NAMES
-
-
 @given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
 def test_phone_verdicts_agree_with_libphonenumber(raw: str) -> None:
     import phonenumbers

@@ -46,6 +46,28 @@ def test_shapes_people_write_take_the_fast_path_and_agree(raw: str, region: str)
     assert read_phone(raw, region) == read_phone_exact(raw, region)
 
 
+@pytest.mark.parametrize(("raw", "region", "e164"), [
+    # DE writes national numbers with a trunk 0: its country code without '+' is a dropped '+'
+    ("4915127153684", "DE", "+4915127153684"), ("49 30 12345678", "DE", "+493012345678"),
+    ("33 6 12 34 56 78", "FR", "+33612345678"),
+    # IT, VA and PL have no trunk prefix: digits beginning with the country code are
+    # national, as libphonenumber reads them (a mobile, not a Milan landline)
+    ("3902797404", "IT", "+393902797404"), ("390 279 7404", "IT", "+393902797404"),
+    ("3908551951", "IT", "+393908551951"), ("3905464425", "VA", "+393905464425"),
+    ("394335805342", "VA", None), ("486464891", "PL", "+48486464891"),
+    ("48 771 97 66", "PL", "+48487719766"),
+])
+def test_the_dropped_plus_is_corrected_only_where_the_region_writes_a_trunk_prefix(
+        raw: str, region: str, e164: str | None) -> None:
+    read = read_phone_exact(raw, region)
+    assert (read[0] if read else None) == e164
+    assert _read_fast(raw, region) == read_phone(raw, region) == read
+    if region != "DE" and region != "FR":  # no correction: libphonenumber's own reading
+        number = phonenumbers.parse(raw, region)
+        assert (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_valid_number(number) else None) == e164
+
+
 @pytest.mark.parametrize(("raw", "region"), [
     ("415 555 2671 ext. 22", "US"), ("415-555-2671 x22", "US"), ("415 555 2671#", "US"),
     ("\uff14\uff11\uff15 555 2671", "US"), ("٤١٥٥٥٥٢٦٧١", "US"), ("1-800-FLOWERS", "US"),

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import phonenumbers
-
 from streamer.cleaning import _emails as emails
-from streamer.cleaning._country_names import ENGLISH_NAMES
 from streamer.cleaning._fields import FieldValues
 from streamer.cleaning._phones import read_phone, read_phone_exact
+from streamer.countries import region_for_country
 from streamer.fields import DEFAULT_TIME_ZONES, ColumnMap
 from streamer.records import Note, ReasonCode, RowBatch
 from streamer.settings import Settings, TimeZoneTable
@@ -28,36 +26,20 @@ __all__ = [
 ]
 
 
-def _country_index() -> dict[str, str]:
-    index = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
-    index.update({name: region for region, name in ENGLISH_NAMES.items()})
-    # Spellings people use that are not libphonenumber's display names.
-    index.update({
-        "usa": "US", "united states of america": "US", "america": "US", "uk": "GB",
-        "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-        "northern ireland": "GB", "holland": "NL", "deutschland": "DE", "espana": "ES",
-        "españa": "ES",
-    })
-    return {key.casefold(): region for key, region in index.items()}
-
-
-_COUNTRIES = _country_index()
-
-
-def region_for_country(value: str) -> str | None:
-    """The libphonenumber region for an ISO code or an English country name, else ``None``."""
-    return _COUNTRIES.get(" ".join(value.split()).casefold())
-
-
 def normalize_phone(raw: str, region: str) -> str | None:
     """``raw`` as E.164 if libphonenumber calls it a valid number, else ``None``.
 
     ``region`` reads numbers written without ``+country``; no other region is ever tried
-    to "fix" a number that is invalid in it. One reading is corrected: digits that begin
-    with the region's own country code but have no ``+`` or trunk ``0``
+    to "fix" a number that is invalid in it. One reading is corrected, where the region
+    writes a trunk prefix (its metadata has a national prefix and the number's national
+    format carries it: :func:`streamer.cleaning._phones.writes_trunk_prefix`): digits that
+    begin with the region's own country code but have no ``+`` or trunk ``0``
     (``4915127153684`` in DE) are the international form with its ``+`` dropped;
     libphonenumber would call them a valid but different national number
-    (``+494915127153684``), so the international reading wins when it is valid.
+    (``+494915127153684``), so the international reading wins when it is valid. Regions
+    without a trunk prefix (IT, VA, PL, ...) write national numbers that may begin with the
+    country code: there libphonenumber's reading stands (``3902797404`` in IT is
+    ``+393902797404``).
     :func:`read_phone_exact` is this definition as libphonenumber calls;
     :func:`read_phone` returns the same, faster.
     """
@@ -138,22 +120,30 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                           else ReasonCode.MALFORMED_ROW)
             continue
         region = rules.default_region
+        not_understood = ""  # the country text, when the row is read by its numbers' +codes
         if country_at is not None and (written := fields[country_at].strip()):
             found = region_for_country(written)
             if found is None:
-                row.reason = ReasonCode.UNKNOWN_COUNTRY
-                continue
-            region = row.country = found
+                if not any(fields[at].lstrip().startswith("+") for at in columns.phones):
+                    row.reason = ReasonCode.UNKNOWN_COUNTRY
+                    continue
+                not_understood = written
+            else:
+                region = row.country = found
         raw_phone = fields[phone_at].strip()
-        read = read_phone(raw_phone, region) if raw_phone else None
+        read = (read_phone(raw_phone, region)
+                if raw_phone and (not not_understood or raw_phone[0] == "+") else None)
         primary_at = phone_at
         if read is None and fallbacks:
             for primary_at in fallbacks:
                 if (raw := fields[primary_at].strip()) and (
+                        not not_understood or raw[0] == "+") and (
                         read := read_phone(raw, region)) is not None:
                     break
             if read is not None and raw_phone:
-                Note.add(row, Note.left_out(columns.header[phone_at], "not a valid number"))
+                why = ("no +code, and the country was not understood"
+                       if not_understood and raw_phone[0] != "+" else "not a valid number")
+                Note.add(row, Note.left_out(columns.header[phone_at], why))
             raw_phone = raw_phone or next(
                 (value for at in fallbacks if (value := fields[at].strip())), "")
         if read is None:
@@ -170,6 +160,9 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                 continue
             row.email = email or ""
         row.phone, row.region = read
+        if not_understood:  # the number's country stands for the row's (and its rules)
+            region = row.region
+            Note.add(row, Note.country_not_understood(not_understood))
         if first_at is not None:
             row.first_name = normalize_name(fields[first_at])
         if last_at is not None:

@@ -55,6 +55,21 @@ _KEEP_PREFIX = frozenset({ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIB
 # --- the reference -----------------------------------------------------------------------
 
 
+def writes_trunk_prefix(national: phonenumbers.PhoneNumber, region: str) -> bool:
+    """Whether ``region`` writes ``national`` with a trunk prefix: its metadata has a
+    national prefix and the number's national format carries it (``030 12345678`` in DE;
+    never in IT, VA or PL, which have none; not for formats without one, such as FR's
+    short numbers). Only there can digits without it be an international number whose
+    ``+`` was dropped."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.national_prefix if metadata is not None else None
+    if not prefix:
+        return False
+    written = phonenumbers.format_number(national, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.normalize_digits_only(written) == (
+        prefix + phonenumbers.national_significant_number(national))
+
+
 def read_phone_exact(raw: str, region: str) -> Read | None:
     """(E.164, the region the number rings in), or ``None``: libphonenumber's own answer.
 
@@ -70,7 +85,8 @@ def read_phone_exact(raw: str, region: str) -> Read | None:
     # (cheap to test first: true for almost no number), and so do the digits as written.
     if str(number.national_number).startswith(code) and "+" not in raw:
         digits = phonenumbers.normalize_digits_only(raw)
-        if digits.startswith(code) and not digits.startswith("0"):
+        if digits.startswith(code) and not digits.startswith("0") and writes_trunk_prefix(
+                number, region):
             try:
                 international = phonenumbers.parse("+" + digits, None)
             except phonenumbers.NumberParseException:
@@ -218,7 +234,7 @@ def _read_fast(raw: str, region: str) -> Read | Unsure | None:
     # The dropped-"+" correction, as read_phone_exact: str(national_number) is nsn without
     # its leading zeros; "+" in raw is `plus` (no other '+' reaches here).
     if (not plus and nsn.lstrip("0").startswith(country) and digits.startswith(country)
-            and not digits.startswith("0")):
+            and not digits.startswith("0") and writes_trunk_prefix(_number(code, nsn), region)):
         international = _parse(digits, True, None)
         if international is UNSURE:
             return UNSURE
@@ -233,6 +249,20 @@ def _read_fast(raw: str, region: str) -> Read | Unsure | None:
     if ringing is None or ringing is UNSURE:
         return ringing
     return f"+{country}{nsn}", ringing
+
+
+def _number(code: int, nsn: str) -> phonenumbers.PhoneNumber:
+    """The PhoneNumber parse() builds for a national significant number (its leading
+    zeros kept as the library keeps them)."""
+    zeros = 0  # _set_italian_leading_zeros_for_phone_number
+    if len(nsn) > 1 and nsn[0] == "0":
+        zeros = 1
+        while zeros < len(nsn) - 1 and nsn[zeros] == "0":
+            zeros += 1
+    return phonenumbers.PhoneNumber(
+        country_code=code, national_number=int(nsn),
+        italian_leading_zero=True if zeros else None,
+        number_of_leading_zeros=zeros if zeros > 1 else None)
 
 
 #: The library's answers, for values the fast path hands over: those cost ~45 us each and

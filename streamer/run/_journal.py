@@ -86,9 +86,8 @@ def _files(path: Path) -> tuple[Path, Path, Path]:
 
 
 class Journal(MirrorJournal):
-    """The one place that knows the SQLite schema (the mirror's part in its own module).
-    A failure of the disk or of the file leaves every method as an
-    :class:`~streamer.errors.OutputError` and keeps the file."""
+    """The one place that knows the SQLite schema. A failure of the disk or of the file
+    leaves every method as an :class:`~streamer.errors.OutputError` and keeps the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

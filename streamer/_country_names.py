@@ -2,7 +2,7 @@
 
 Generated, not hand-written: importing ``phonenumbers.geodata.locale`` to look names up at
 run time costs about 100 MB of memory (it holds every name in every language).
-``tests/test_normalize.py`` checks this table still equals what that data says.
+``tests/test_countries.py`` checks this table still equals what that data says.
 """
 
 ENGLISH_NAMES: dict[str, str] = {
