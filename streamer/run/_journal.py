@@ -22,6 +22,7 @@ from streamer.csv_text import FORMULA_STARTS, csv_line, neutralize
 from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
 from streamer.run._journal_mirror import MIRROR_SCHEMA, MirrorJournal
+from streamer.run._journal_notes import NotesJournal
 from streamer.run._local_io import journaling, sqlite_io, sqlite_io_pages
 from streamer.upload_format import upload_line
 
@@ -85,7 +86,7 @@ def _files(path: Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-class Journal(MirrorJournal):
+class Journal(MirrorJournal, NotesJournal):
     """The one place that knows the SQLite schema. A failure of the disk or of the file
     leaves every method as an :class:`~streamer.errors.OutputError` and keeps the file."""
 
@@ -280,23 +281,6 @@ class Journal(MirrorJournal):
             "FROM outcomes ORDER BY record")
         while rows := cursor.fetchmany(chunk):
             yield "\r\n".join([line for (line,) in rows]) + "\r\n"
-
-    @sqlite_io
-    def kept_notes(self) -> list[tuple[str, int]]:
-        """The notes of the rows kept (uploaded or accepted), each distinct one with how
-        many rows have it: what was done to their fields (:class:`~streamer.records.Note`)."""
-        return self._db.execute(
-            "SELECT detail, count(*) FROM outcomes WHERE detail != '' AND outcome IN "
-            "('uploaded', 'accepted') GROUP BY detail").fetchall()
-
-    @sqlite_io_pages
-    def noted_rows(self, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """The rows kept with notes, in record order: record, outcome, external id, notes."""
-        cursor = self._db.execute(
-            "SELECT record, outcome, external_id, detail FROM outcomes WHERE detail != '' "
-            "AND outcome IN ('uploaded', 'accepted') ORDER BY record")
-        while rows := cursor.fetchmany(chunk):
-            yield rows
 
     @sqlite_io_pages
     def rows_of(self, kind: OutcomeKind, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
