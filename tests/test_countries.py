@@ -16,7 +16,7 @@ import streamer
 from streamer.cleaning import region_for_country
 from streamer.countries import ALIASES, AMBIGUOUS, LANGUAGES, fold
 from streamer.errors import ConfigError
-from streamer.records import Note
+from streamer.notes import Note
 from streamer.settings import Settings
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for

@@ -19,7 +19,8 @@ from phonenumbers.timezone import time_zones_for_number
 from streamer.cleaning._phones import read_phone
 from streamer.csv_text import neutralize
 from streamer.fields import ColumnMap, FieldKind
-from streamer.records import Note, ReasonCode, Row
+from streamer.notes import Note
+from streamer.records import ReasonCode, Row
 from streamer.settings import TimeZoneTable
 
 _INTEGER = re.compile(r"[+-]?\d+")

@@ -17,7 +17,8 @@ from streamer.cleaning._fields import FieldValues
 from streamer.cleaning._phones import read_phone, read_phone_exact
 from streamer.countries import region_for_country
 from streamer.fields import DEFAULT_TIME_ZONES, ColumnMap
-from streamer.records import Note, ReasonCode, RowBatch
+from streamer.notes import Note
+from streamer.records import ReasonCode, RowBatch
 from streamer.settings import Settings, TimeZoneTable
 
 __all__ = [

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from streamer.cleaning._dnc import DoNotCall
 from streamer.errors import InputError
 from streamer.fields import ColumnMap, FieldKind
-from streamer.records import Note, ReasonCode, Row, RowBatch, header_key
+from streamer.notes import Note
+from streamer.records import ReasonCode, Row, RowBatch, header_key
 from streamer.upload_format import derive_external_id, upload_line
 
 #: Required-column names that mean one of the fields streamer knows.

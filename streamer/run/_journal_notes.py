@@ -1,5 +1,5 @@
 """The journal's part for notes: what was done to kept rows' fields (a secondary number
-left out, a time zone filled; :class:`~streamer.records.Note`), kept in their ``detail``."""
+left out, a time zone filled; :class:`~streamer.notes.Note`), kept in their ``detail``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class NotesJournal:
     @sqlite_io
     def kept_notes(self) -> list[tuple[str, int]]:
         """The notes of the rows kept (uploaded or accepted), each distinct one with how
-        many rows have it: what was done to their fields (:class:`~streamer.records.Note`)."""
+        many rows have it: what was done to their fields (:class:`~streamer.notes.Note`)."""
         return self._db.execute(
             "SELECT detail, count(*) FROM outcomes WHERE detail != '' AND outcome IN "
             "('uploaded', 'accepted') GROUP BY detail").fetchall()

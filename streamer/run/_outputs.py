@@ -10,7 +10,8 @@ import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
 from streamer.errors import MirrorRefused
-from streamer.records import Mirroring, Note, OutcomeKind, Progress, UploadStats, Verification
+from streamer.notes import Note
+from streamer.records import Mirroring, OutcomeKind, Progress, UploadStats, Verification
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
