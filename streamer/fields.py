@@ -172,6 +172,12 @@ class ColumnMap:
     base_header: tuple[str, ...] = ("ExternalId", "PhoneNumber", "FirstName", "LastName")
 
     @property
+    def other_phones(self) -> tuple[tuple[int, str], ...]:
+        """Where the secondary numbers sit in ``row.extra``, with their fields' names."""
+        return tuple((at, extra.field.name) for at, extra in enumerate(self.extras)
+                     if extra.field.kind is FieldKind.PHONE)
+
+    @property
     def upload_header(self) -> tuple[str, ...]:
         return self.base_header + tuple(extra.field.name for extra in self.extras)
 

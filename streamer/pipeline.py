@@ -132,7 +132,7 @@ class _Run:
             stages.append(cleaning.DedupRules(
                 fuzzy=settings.fuzzy if settings.dedup == "fuzzy" else None,
                 by_external_id=columns.external_id is not None,
-                expected_rows=self.source.estimated_rows))
+                expected_rows=self.source.estimated_rows, other_phones=columns.other_phones))
         processes = cleaning.worker_count(settings.workers, self.source.size)
         self.workers = await stack.enter_async_context(cleaning.RowWorkers(stages, processes))
 

@@ -67,7 +67,7 @@ def mistyped_email(email: str, kept: str, pieces: frozenset[str],
     kept_local, _, kept_domain = kept.rpartition("@")
     if domain != kept_domain:
         return False
-    allowed = (allowed_edits(local, kept_local, settings) if max_edits is None
+    allowed = (allowed_edits(local, kept_local, settings, pieces=pieces) if max_edits is None
                else max_edits)
     return one_address_mistyped(local, kept_local, edit_distance(local, kept_local, allowed),
                                 allowed, pieces)

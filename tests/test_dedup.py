@@ -15,7 +15,7 @@ from streamer.cleaning._normalize import (
     region_for_country,
 )
 from streamer.cleaning.dedup import Dedup
-from streamer.cleaning.dedup._rules import fold_name, name_pieces
+from streamer.cleaning.dedup._rules import allowed_edits, fold_name, name_pieces
 from streamer.records import ReasonCode, Row
 from streamer.settings import FuzzySettings
 from tests.dedup_support import mistyped_email, similar_phones
@@ -36,7 +36,7 @@ def test_the_first_record_of_a_contact_is_kept_and_later_ones_point_to_it() -> N
         row(2, "+14155552671"),                       # same phone
         row(3, "+14155552672", "ann@example.com"),    # same email, other phone
         row(4, "+14155552673", "bob@example.com"),
-        row(5, "+14155552672"),                       # phone of a duplicate: not indexed
+        row(5, "+14155552672"),                       # phone of a duplicate: the kept one's
     ]
     Dedup().check_batch(rows, by_external_id=False)
     assert [(r.reason, r.duplicate_of) for r in rows] == [
@@ -44,8 +44,63 @@ def test_the_first_record_of_a_contact_is_kept_and_later_ones_point_to_it() -> N
         (ReasonCode.SAME_PHONE, 1),
         (ReasonCode.SAME_EMAIL, 1),
         (None, None),
-        (None, None),
+        (ReasonCode.SAME_PHONE, 1),
     ]
+
+
+def test_a_duplicates_keys_lead_to_the_kept_record_never_to_the_duplicate() -> None:
+    fuzzy = FuzzySettings()
+    rows = [
+        row(1, "+14155552671", "ann.lee@example.com", "A", "Ann", "Lee"),
+        row(2, "+14155552671", "ann.work@example.org", "B"),     # by phone; new email, id
+        row(3, "+13125550199", "ann.work@example.org"),           # the duplicate's email
+        row(4, "+14155552677", "", "C", "Ann", "Lee"),            # a digit off: a typo of 1
+        row(5, "+14155552677"),                                   # that duplicate's number
+        row(6, "+16175550123", "", "B"),                          # the duplicate's id
+    ]
+    dedup = Dedup(fuzzy=fuzzy)
+    dedup.check_batch(rows, by_external_id=True)
+    assert [(r.reason, r.duplicate_of) for r in rows] == [
+        (None, None),
+        (ReasonCode.SAME_PHONE, 1),
+        (ReasonCode.SAME_EMAIL, 1),
+        (ReasonCode.SIMILAR_PHONE_SAME_NAME, 1),
+        (ReasonCode.SAME_PHONE, 1),
+        (ReasonCode.SAME_EXTERNAL_ID, 1),
+    ]
+    assert len(dedup) == 1  # aliases are not contacts
+
+
+def test_a_chain_survives_the_table_growing() -> None:
+    dedup = Dedup()
+    kept = [row(n, f"+1415555{n:04d}", f"p{n}@example.com") for n in range(1, 3001)]
+    twins = [row(3000 + n, f"+1415555{n:04d}", f"twin{n}@example.com") for n in range(1, 3001)]
+    dedup.check_batch(kept + twins, by_external_id=False)  # the table doubles meanwhile
+    later = [row(6000 + n, f"+1312555{n:04d}", f"twin{n}@example.com") for n in range(1, 3001)]
+    dedup.check_batch(later, by_external_id=False)
+    assert {(r.reason, r.duplicate_of) for r in later} == {
+        (ReasonCode.SAME_EMAIL, n) for n in range(1, 3001)}
+    assert len(dedup) == 3000
+
+
+def test_every_number_a_record_dials_is_a_key_of_its_contact() -> None:
+    def dialling(record: int, phone: str, home: str) -> Row:
+        r = row(record, phone)
+        r.extra = [home]
+        return r
+
+    rows = [dialling(1, "+14155552671", "+12125550100"),
+            dialling(2, "+16465550142", "+12125550100"),   # the home again: left out
+            dialling(3, "+12125550100", ""),               # dials 1's home: a duplicate
+            dialling(4, "+14155552671", "+17185550123"),   # a duplicate with its own home
+            dialling(5, "+17185550123", "")]               # ... which leads to 1
+    Dedup(other_phones=((0, "Home"),)).check_batch(rows, by_external_id=False)
+    assert [(r.reason, r.duplicate_of) for r in rows] == [
+        (None, None), (None, None), (ReasonCode.SAME_PHONE, 1), (ReasonCode.SAME_PHONE, 1),
+        (ReasonCode.SAME_PHONE, 1)]
+    assert rows[1].extra == [""]
+    assert rows[1].detail == "Home left out: dialled already for record 1"
+    assert rows[1].upload is not None and "+12125550100" not in rows[1].upload
 
 
 def test_external_ids_deduplicate_only_when_the_file_has_them() -> None:
@@ -123,15 +178,16 @@ def reference(rows: list[Row], fuzzy: FuzzySettings, *, by_external_id: bool = F
         if verdict[0] is None and all(name):
             verdict = fuzzy_reference(r, namesakes[name], fuzzy)
         verdicts.append(verdict)
-        if verdict[0] is None:
-            phones[r.phone] = r.record
-            if r.email:
-                emails[r.email] = r.record
-            if by_external_id:
-                ids[r.external_id] = r.record
-            if all(name):
-                namesakes[name].append(Kept(r.record, r.phone[1:], r.email, r.first_name,
-                                            r.last_name))
+        # A duplicate's exact keys lead to the contact it duplicates (chains).
+        kept_record = r.record if verdict[1] is None else verdict[1]
+        phones.setdefault(r.phone, kept_record)
+        if r.email:
+            emails.setdefault(r.email, kept_record)
+        if by_external_id:
+            ids.setdefault(r.external_id, kept_record)
+        if verdict[0] is None and all(name):
+            namesakes[name].append(Kept(r.record, r.phone[1:], r.email, r.first_name,
+                                        r.last_name))
     return verdicts
 
 
@@ -147,10 +203,8 @@ def fuzzy_reference(r: Row, namesakes: list[Kept], fuzzy: FuzzySettings
                  and OSA.distance(local, k.email.rpartition("@")[0]) <= fuzzy.max_email_edits]
         if len(close) == 1:
             kept_local = close[0].email.rpartition("@")[0]
-            budget = min(fuzzy.max_email_edits,
-                         min(len(local), len(kept_local)) // fuzzy.email_chars_per_edit)
-            if mistyped_email(r.email, close[0].email, pieces, fuzzy,
-                              max_edits=min(budget, 1) if common else budget):
+            budget = allowed_edits(local, kept_local, fuzzy, common=common, pieces=pieces)
+            if mistyped_email(r.email, close[0].email, pieces, fuzzy, max_edits=budget):
                 by_email = close[0].record
     digits = r.phone[1:]
     if fuzzy.max_phone_digit_differences and not common and digits.isdigit():

@@ -242,13 +242,57 @@ def test_mistyped_email_allows_more_edits_when_told() -> None:
     assert mistyped_email("anlea@x.com", "annlee@x.com", pieces, max_edits=2)
 
 
-def test_similar_phones_counts_wrong_digits() -> None:
+def test_similar_phones_counts_wrong_digits_and_swaps() -> None:
     assert similar_phones("14155552671", "14155552677")
+    assert similar_phones("14155552671", "14155552617")  # adjacent digits swapped
+    assert not similar_phones("14155552671", "14155552716")  # a swap and a wrong digit
+    assert not similar_phones("14155552671", "14155552176")  # digits three apart
     assert not similar_phones("14155552671", "14155552177")
     assert not similar_phones("14155552671", "1415555267")
     assert not similar_phones("", "")
     two = FuzzySettings(max_phone_digit_differences=2)
     assert similar_phones("14155552671", "14155552177", two)
+
+
+# +1 415 555 2671's digits are blocked as 1415555 | 2671: a swap of "5" and "2" spans them.
+@pytest.mark.parametrize("typed", ["+14155552617", "+14155525671", "+14515552671"])
+def test_two_adjacent_digits_swapped_are_one_typo(typed: str) -> None:
+    index = index_of(("+14155552671", "", "Ann", "Lee"))
+    assert index.match(2, typed, "", "Ann", "Lee") == (SIMILAR_PHONE_SAME_NAME, 1)
+
+
+def test_a_swap_between_two_different_people_is_not_a_typo() -> None:
+    index = index_of(("+14155552671", "ann.lee@example.com", "Ann", "Lee"))
+    assert index.match(2, "+14155525671", "", "Bob", "Lee") is None  # another name
+    # A namesake with an address of their own: two people.
+    assert index.match(3, "+14155525671", "annie.l@example.org", "Ann", "Lee") is None
+
+
+def test_a_swap_from_one_namesake_and_a_digit_from_another_matches_neither() -> None:
+    index = index_of(("+14155552671", "", "Ann", "Lee"), ("+14155525672", "", "Ann", "Lee"))
+    assert index.match(3, "+14155525671", "", "Ann", "Lee") is None
+
+
+def test_a_swap_plus_a_wrong_digit_is_two_typos() -> None:
+    index = index_of(("+14155552671", "", "Ann", "Lee"))
+    assert index.match(2, "+14155525677", "", "Ann", "Lee") is None
+    two = index_of(("+14155552671", "", "Ann", "Lee"),
+                   fuzzy_settings=FuzzySettings(max_phone_digit_differences=2))
+    assert two.match(2, "+14155525677", "", "Ann", "Lee") == (SIMILAR_PHONE_SAME_NAME, 1)
+
+
+@pytest.mark.parametrize(
+    ("kept", "typed"),
+    [
+        ("karen.morman@example.com", "karen.morma@example.com"),     # a name cut short
+        ("karenmorman@example.com", "arenmorman@example.com"),
+        ("karen.morman85@example.com", "karen.morman8t@example.com"),  # a digit struck
+    ],
+)
+def test_a_name_cut_short_or_a_digit_struck_as_a_letter_is_a_typo(kept: str,
+                                                                  typed: str) -> None:
+    index = index_of(("+14155552671", kept, "Karen", "Morman"))
+    assert index.match(2, "+13125550199", typed, "Karen", "Morman") == (SIMILAR_EMAIL, 1)
 
 
 def test_rules_can_be_turned_off() -> None:

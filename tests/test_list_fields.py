@@ -212,6 +212,36 @@ async def test_every_number_that_would_be_dialled_is_checked_against_do_not_call
     assert report.fields["numbers_left_out_by_field"] == {"Home": 1}
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_every_number_a_record_dials_is_dialled_once_and_leads_to_its_contact(
+        tmp_path: Path, write_csv: WriteCsv, workers: int) -> None:
+    path = write_csv([
+        ["id", "Mobile", "Home"],
+        ["a", "(415) 555-2671", "(212) 555-0100"],
+        ["b", "(646) 555-0142", "(212) 555-0100"],  # a's home again: left out of b
+        ["c", "(212) 555-0100", ""],  # its only number is a's home: a duplicate of a
+        ["d", "(415) 555-2671", "(718) 555-0123"],  # a's mobile: a duplicate, with a new home
+        ["e", "(718) 555-0123", ""],  # the duplicate d's home: a duplicate of a, not of d
+        ["f", "(312) 555-0177", "(646) 555-0142"],  # b's mobile as a home: left out of f
+    ])
+    out = tmp_path / "out"
+    report = await streamer.run(path, settings_for(
+        None, out, dry_run=True, workers=workers,
+        field_map=(("PhoneNumber", ("Mobile", "Home")), ("ExternalId", ("id",)))))
+    assert [(o["outcome"], o["reason"], o["duplicate_of"]) for o in read_outcomes(out)] == [
+        ("accepted", "", ""), ("accepted", "", ""), ("duplicate", "same_phone", "1"),
+        ("duplicate", "same_phone", "1"), ("duplicate", "same_phone", "1"),
+        ("accepted", "", "")]
+    rows = {row["ExternalId"]: row for row in read_batches(out)}
+    assert [(rows[i]["PhoneNumber"], rows[i]["Home"]) for i in "abf"] == [
+        ("+14155552671", "+12125550100"), ("+16465550142", ""), ("+13125550177", "")]
+    with open(out / "notes.csv", encoding="utf-8", newline="") as file:
+        notes = {row["external_id"]: row["notes"] for row in csv.DictReader(file)}
+    assert notes == {"b": "Home left out: dialled already for record 1",
+                     "f": "Home left out: dialled already for record 2"}
+    assert report.fields["numbers_left_out_by_field"] == {"Home": 2}
+
+
 async def test_the_record_limit_counts_every_uploaded_field(
         tmp_path: Path, write_csv: WriteCsv) -> None:
     path = write_csv([["phone", "notes"], ["(415) 555-2671", "n" * 400],

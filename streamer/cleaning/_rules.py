@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from streamer.cleaning._dnc import DoNotCall
 from streamer.errors import InputError
-from streamer.fields import ColumnMap, FieldKind
+from streamer.fields import ColumnMap
 from streamer.notes import Note
 from streamer.records import ReasonCode, Row, RowBatch, header_key
 from streamer.upload_format import derive_external_id, upload_line
@@ -58,9 +58,7 @@ class CampaignRules:
         self._allowed = allowed_countries
         self._dnc = dnc
         self._max_chars = max_record_chars
-        #: Where the secondary numbers sit in ``row.extra``, with their fields' names.
-        self._other_phones = [(at, extra.field.name) for at, extra in enumerate(columns.extras)
-                              if extra.field.kind is FieldKind.PHONE]
+        self._other_phones = columns.other_phones
 
     @property
     def whole_file(self) -> bool:

@@ -63,7 +63,8 @@ def worker_count(requested: int | None, input_bytes: int) -> int:
 
 
 #: One row's results: (reason, detail, phone, region, email, first name, last name,
-#: country, external id, upload record, duplicate of), whatever of them the stages set.
+#: country, external id, upload record, duplicate of, fields beyond the base four),
+#: whatever of them the stages set.
 RowResult = tuple[object, ...]
 
 
@@ -107,7 +108,8 @@ class RowStages:
         rows = [Row(record, row_fields) for record, row_fields in zip(records, fields,
                                                                        strict=True)]
         return [(row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
-                 row.last_name, row.country, row.external_id, row.upload, row.duplicate_of)
+                 row.last_name, row.country, row.external_id, row.upload, row.duplicate_of,
+                 row.extra)
                 for row in self.apply(rows)]
 
 
@@ -116,7 +118,7 @@ def apply_results(batch: RowBatch, results: list[RowResult]) -> RowBatch:
     for row, result in zip(batch, results, strict=True):
         (row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
          row.last_name, row.country, row.external_id, row.upload,
-         row.duplicate_of) = result  # type: ignore[assignment]
+         row.duplicate_of, row.extra) = result  # type: ignore[assignment]
     return batch
 
 

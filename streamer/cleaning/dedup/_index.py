@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from streamer.cleaning.dedup._aliases import ContactAliases
 from streamer.cleaning.dedup._keys import (
     EMAIL,
     HEAD,
@@ -46,20 +47,26 @@ from streamer.cleaning.dedup._rules import (
     name_pieces,
     one_address_mistyped,
 )
-from streamer.cleaning.dedup._table import ContactTable
 from streamer.records import ReasonCode, Row
 
 
-class ContactIndex(ContactTable):
+class ContactIndex(ContactAliases):
     """Exact and fuzzy dedup's index: :meth:`check` marks each row duplicate of a kept
     contact, or keeps it (the table's docstring has how contacts and keys are held)."""
 
     __slots__ = ()
 
     def check(self, rows: Iterable[Row], by_external_id: bool, *, match: bool = True,
-              add: bool = True) -> None:
+              add: bool = True, other_phones: Sequence[tuple[int, str]] = ()) -> None:
         """Mark each row duplicate of a kept contact, or keep it: exact keys (phone, email,
         external id when ``by_external_id``) if this index has them, then fuzzy rules.
+
+        A duplicate's exact keys that the index did not hold yet are filed as aliases of
+        the contact it duplicates, so a later record matching any of them is a duplicate
+        of that kept contact too, never of a duplicate. ``other_phones``: where a row's
+        secondary numbers sit in ``row.extra``, and their fields' names; each is an exact
+        key of its row's contact, and one already dialled for a kept contact is left out
+        of a later kept row (a note says so).
 
         ``match=False`` keeps every row; ``add=False`` keeps nothing (to ask only).
         """
@@ -85,10 +92,11 @@ class ContactIndex(ContactTable):
         name_prints, domain_prints = self._name_prints, self._domain_prints
         low, tags, bits, distance_of = LOW, TAG_MASK, TAG_BITS, edit_distance
         cuts: dict[int, tuple[tuple[int, int], ...]] = {}  # phone_parts by length
+        row_keys = ROW_KEYS + len(other_phones)
         for row in rows:
             if row.reason is not None:
                 continue
-            if used + ROW_KEYS > limit:
+            if used + row_keys > limit:
                 self._used = used
                 self._grow()
                 slots, limit, shift = self._slots, self._limit, self._shift
@@ -109,6 +117,8 @@ class ContactIndex(ContactTable):
             phone_slot = email_slot = id_slot = 0
             phone_at = email_at = id_at = -1
             id_key = 0
+            kept = -1  # the kept contact this row repeats
+            reason = None
             if exact:
                 # The same number: the hash finds it, the digits prove it.
                 if value:
@@ -121,10 +131,11 @@ class ContactIndex(ContactTable):
                         at = at + 1 if at < end else 0
                         slot = slots[at]
                     if slot:
-                        row.reason = ReasonCode.SAME_PHONE
-                        row.duplicate_of = records[(slot >> bits) - 1]
-                        continue
-                    phone_at, phone_slot = at, tag
+                        kept, reason = (slot >> bits) - 1, ReasonCode.SAME_PHONE
+                    else:
+                        phone_at, phone_slot = at, tag
+                # Each key is looked up even after one matched: those the index lacks
+                # become aliases of the contact matched.
                 if email:
                     h = zlib.crc32(local_bytes, domain_print & low)
                     tag = EMAIL << 2 | h & 3
@@ -138,11 +149,10 @@ class ContactIndex(ContactTable):
                                 break
                         at = at + 1 if at < end else 0
                         slot = slots[at]
-                    if slot:
-                        row.reason = ReasonCode.SAME_EMAIL
-                        row.duplicate_of = records[(slot >> bits) - 1]
-                        continue
-                    email_at, email_slot = at, tag
+                    if not slot:
+                        email_at, email_slot = at, tag
+                    elif kept < 0:
+                        kept, reason = (slot >> bits) - 1, ReasonCode.SAME_EMAIL
                 if by_external_id:
                     id_key = print64(row.external_id)
                     h = id_key & low
@@ -153,11 +163,19 @@ class ContactIndex(ContactTable):
                                         and ids[(slot >> bits) - 1] == id_key):
                         at = at + 1 if at < end else 0
                         slot = slots[at]
-                    if slot:
-                        row.reason = ReasonCode.SAME_EXTERNAL_ID
-                        row.duplicate_of = records[(slot >> bits) - 1]
-                        continue
-                    id_at, id_slot = at, tag
+                    if not slot:
+                        id_at, id_slot = at, tag
+                    elif kept < 0:
+                        kept, reason = (slot >> bits) - 1, ReasonCode.SAME_EXTERNAL_ID
+                if kept >= 0:
+                    row.reason, row.duplicate_of = reason, records[kept]
+                    if add:
+                        used += self._file_aliases(
+                            row, records[kept], other_phones, with_ids,
+                            value, phone_at, phone_slot, local_bytes, domain_print, email_at,
+                            email_slot, id_key, id_at, id_slot)
+                        ends = self._ends
+                    continue
             name = 0
             if fuzzy:
                 first, last = row.first_name, row.last_name
@@ -215,12 +233,12 @@ class ContactIndex(ContactTable):
                                 block_filed += 1
                                 link = chain[contact]
                                 if not ambiguous and shortest <= link & LENGTH_MASK <= longest:
-                                    kept = locals_[ends[contact]:ends[contact + 1]].decode(
+                                    text = locals_[ends[contact]:ends[contact + 1]].decode(
                                         "utf-8", "surrogatepass")
-                                    if (distance := distance_of(local, kept, max_edits)
+                                    if (distance := distance_of(local, text, max_edits)
                                             ) <= max_edits:
                                         ambiguous = found >= 0
-                                        found, kept_local, edits = contact, kept, distance
+                                        found, kept_local, edits = contact, text, distance
                                 contact = (link >> LENGTH_BITS) - 1
                             if found >= 0 and not ambiguous and self._mistyped(
                                     row, local, kept_local, edits, common):
@@ -251,20 +269,27 @@ class ContactIndex(ContactTable):
                             at = at + 1 if at < end else 0
                             slot = slots[at]
                         part_keys.append((at, tag, h, filed))
+                    if match and self._swapped_across_cuts(value, name, length, cut,
+                                                           candidates):
+                        blocked = True
                     if candidates and match and not blocked:
                         by_phone = self._by_phone(row, value, local, domain_print, name,
                                                   candidates)
-                if by_email >= 0 or by_phone >= 0:
-                    if by_email >= 0 and by_phone >= 0 and by_email != by_phone:
-                        pass  # two people: neither is trusted
-                    elif by_email >= 0:
-                        row.reason = ReasonCode.SIMILAR_EMAIL
-                        row.duplicate_of = records[by_email]
-                        continue
-                    else:
-                        row.reason = ReasonCode.SIMILAR_PHONE_SAME_NAME
-                        row.duplicate_of = records[by_phone]
-                        continue
+                if by_email >= 0 and by_phone >= 0 and by_email != by_phone:
+                    pass  # two people: neither is trusted
+                elif by_email >= 0:
+                    kept, reason = by_email, ReasonCode.SIMILAR_EMAIL
+                elif by_phone >= 0:
+                    kept, reason = by_phone, ReasonCode.SIMILAR_PHONE_SAME_NAME
+                if kept >= 0:
+                    row.reason, row.duplicate_of = reason, records[kept]
+                    if add and exact:
+                        used += self._file_aliases(
+                            row, records[kept], other_phones, with_ids,
+                            value, phone_at, phone_slot, local_bytes, domain_print, email_at,
+                            email_slot, id_key, id_at, id_slot)
+                        ends = self._ends
+                    continue
             if not add:
                 continue
             # Kept: remember it, and file each key where its lookup ended (unless another
@@ -322,6 +347,9 @@ class ContactIndex(ContactTable):
                 used += 1
                 if filed + 1 >= max_block:
                     full.add(h)
+            if other_phones:
+                used += self._file_secondaries(row, row.record, other_phones, with_ids,
+                                               keep=True)
             if name and not common:
                 # One more of this name. Conservative update: only the smaller counter
                 # is raised, so the name's count is overstated as little as possible.
@@ -337,13 +365,15 @@ class ContactIndex(ContactTable):
         """Whether ``local`` is ``kept_local`` mistyped, ``edits`` apart."""
         settings = self._settings
         assert settings is not None
+        pieces = name_pieces(row.first_name, row.last_name)
         return one_address_mistyped(
-            local, kept_local, edits, allowed_edits(local, kept_local, settings, common=common),
-            name_pieces(row.first_name, row.last_name))
+            local, kept_local, edits,
+            allowed_edits(local, kept_local, settings, common=common, pieces=pieces), pieces)
 
     def _by_phone(self, row: Row, value: int, local: str, domain: int, name: int,
                   candidates: list[int]) -> int:
-        """The one kept namesake whose number is a digit off, if their emails allow; -1."""
+        """The one kept namesake whose number is a typo off (a wrong digit, or two adjacent
+        ones swapped), if their emails allow; -1."""
         settings = self._settings
         assert settings is not None
         names, phones = self._names, self._phones

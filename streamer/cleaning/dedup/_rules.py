@@ -22,14 +22,19 @@ an address may be only one typo from the kept one.
 the kept one *mistyped*:
 
 - at most one edit (transposition, missing, extra or wrong character; optimal string
-  alignment distance) per ``email_chars_per_edit`` characters of the shorter local
-  part, at most ``max_email_edits``, and at most one for a common name: ``ann@`` gets
-  none, ``jose.garcia@`` two;
+  alignment distance) per ``email_chars_per_edit`` characters of the longer local
+  part (a slip that drops letters does not shrink the budget of the address meant), or
+  of the shorter where that one is made wholly of the name (``nmartinez``: an address
+  of its own, not a slip), at most ``max_email_edits``, and at most one for a common
+  name: ``ann@`` gets none, ``jose.garcia@`` two;
 - the same digits in the same order: digits are how people who share a name tell
-  their mailboxes apart (``john.smith1`` / ``john.smith12``);
+  their mailboxes apart (``john.smith1`` / ``john.smith12``); only a digit struck as a
+  letter, the one difference, is a slip (``j.carworth85`` / ``j.carworth8t``);
 - neither is the other with characters added only at its start or end (``christopher``
   / ``christopherl``, ``jsmith.ny`` / ``jsmith.nyc``): that is how second mailboxes are
-  made;
+  made; but a name cut short (``karen.morman`` / ``karen.morma``: the longer made wholly
+  of the name, the shorter not) is a slip, since nobody picks a mailbox that misspells
+  their own name;
 - not both made wholly of the person's name words and initials (``zjohnson`` /
   ``zoejohnson``, ``john.smith`` / ``johnsmith``): such an address is chosen, not
   mistyped, and two chosen ones are two people's;
@@ -41,7 +46,8 @@ A close phone is not required: a repeat whose number matched would already be an
 exact duplicate, so what is left is mostly a person giving a second number.
 
 ``similar_phone_same_name``: the names agree and are not common, the numbers have the
-same length and differ in at most ``max_phone_digit_differences`` digits, exactly one
+same length and are at most ``max_phone_digit_differences`` typos apart (a wrong digit
+is one typo, and so are two adjacent digits swapped, ``…605711`` / ``…607511``), exactly one
 kept namesake's number is that close, and where both rows have an email the two are one
 address mistyped (as above, with the full ``max_email_edits`` allowed whatever the
 length, since the number already corroborates). Two people a digit apart with different
@@ -55,6 +61,8 @@ every key includes the name (both rules require it):
 - email: (name, domain);
 - phone: (name, number length, part *i*, the digits of part *i*) for the number cut into
   ``max_phone_digit_differences + 1`` parts: with one wrong digit, one part is intact.
+  A swap across a cut spoils both parts beside it, so the number with each such swap
+  undone is looked up too (no more keys are filed for it).
   The first three digits (country and area code) go with the first part, so no block
   is a whole area's namesakes. Contacts of a common name get no phone keys.
 
@@ -145,11 +153,33 @@ def _digits(local: str) -> str:
     return "".join(filter(str.isdigit, local))
 
 
+def _same_digits(local: str, kept_local: str) -> bool:
+    """The same digits in the same order; or one digit struck as a letter, the only
+    difference (``j.carworth85`` / ``j.carworth8t``): a slip, not another number."""
+    if _digits(local) == _digits(kept_local):
+        return True
+    if len(local) != len(kept_local):
+        return False
+    differ = [at for at, (a, b) in enumerate(zip(local, kept_local, strict=True)) if a != b]
+    return len(differ) == 1 and local[differ[0]].isdigit() != kept_local[differ[0]].isdigit()
+
+
 def _extends(longer: str, shorter: str) -> bool:
     """Whether ``longer`` is ``shorter`` with characters added at its start or end only."""
     return len(longer) > len(shorter) and (
         longer.startswith(shorter) or longer.endswith(shorter))
 
+
+
+def _second_mailbox(local: str, kept_local: str, pieces: frozenset[str]) -> bool:
+    """Whether one address is the other with characters added at its start or end, as
+    second mailboxes are made, rather than a name cut short by a slip: a longer one made
+    wholly of the name's pieces, whose shorter one is not, is a name mistyped."""
+    longer, shorter = (local, kept_local) if len(local) > len(kept_local) else (
+        kept_local, local)
+    if not _extends(longer, shorter):
+        return False
+    return not (_chosen_from_name(longer, pieces) and not _chosen_from_name(shorter, pieces))
 
 
 def edit_distance(local: str, kept_local: str, cutoff: int) -> int:
@@ -158,11 +188,14 @@ def edit_distance(local: str, kept_local: str, cutoff: int) -> int:
 
 
 def allowed_edits(local: str, kept_local: str, settings: FuzzySettings, *,
-                  common: bool = False) -> int:
+                  common: bool = False, pieces: frozenset[str] = frozenset()) -> int:
     """Typos allowed between two local parts: one per ``email_chars_per_edit`` characters
-    of the shorter, at most ``max_email_edits``, and at most one for a common name."""
-    shorter = min(len(local), len(kept_local))
-    budget = min(settings.max_email_edits, shorter // settings.email_chars_per_edit)
+    of the longer (of the shorter, where that one is made of the name's ``pieces``: an
+    address a person could have chosen keeps its own budget), at most
+    ``max_email_edits``, and at most one for a common name."""
+    shorter, longer = sorted((local, kept_local), key=len)
+    measured = shorter if _chosen_from_name(shorter, pieces) else longer
+    budget = min(settings.max_email_edits, len(measured) // settings.email_chars_per_edit)
     return min(budget, 1) if common else budget
 
 
@@ -174,15 +207,26 @@ def one_address_mistyped(local: str, kept_local: str, distance: int, allowed: in
     return (
         bool(local and kept_local)
         and distance <= allowed
-        and _digits(local) == _digits(kept_local)
-        and not _extends(local, kept_local)
-        and not _extends(kept_local, local)
+        and _same_digits(local, kept_local)
+        and not _second_mailbox(local, kept_local, pieces)
         and not (_chosen_from_name(local, pieces) and _chosen_from_name(kept_local, pieces))
     )
 
 
 def close_numbers(first: str, second: str, allowed: int) -> bool:
-    """Whether two numbers' digits, of one length, differ in at most ``allowed`` places."""
+    """Whether two numbers' digits, of one length, are at most ``allowed`` typos apart: a
+    wrong digit is one typo, and so are two adjacent digits swapped (``605711`` /
+    ``607511``), among the commonest slips of typing."""
     if not first or len(first) != len(second):
         return False
-    return sum(a != b for a, b in zip(first, second, strict=True)) <= allowed
+    typos = at = 0
+    end = len(first) - 1
+    while at <= end:
+        if first[at] != second[at]:
+            typos += 1
+            if typos > allowed:
+                return False
+            if at < end and first[at] == second[at + 1] and first[at + 1] == second[at]:
+                at += 1  # the swapped digit is this typo's too
+        at += 1
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import zlib
 from array import array
+from itertools import pairwise
 
 from streamer.cleaning.dedup._keys import (
     DIGITS_BELOW,
@@ -23,6 +24,7 @@ from streamer.cleaning.dedup._keys import (
     PHONE,
     SATURATED,
     TAG_BITS,
+    TAG_MASK,
     TEN_TO_DIGITS,
     TYPICAL_ROW_KEYS,
     phone_parts,
@@ -72,9 +74,10 @@ class ContactTable:
     Limits: 2**27 - 2 contacts, record numbers below 2**32.
     """
 
-    __slots__ = ("_chain", "_common", "_domain_prints", "_domains", "_ends", "_exact", "_full",
-                 "_ids", "_limit", "_locals", "_name_prints", "_names", "_namesakes", "_parts",
-                 "_phones", "_records", "_settings", "_shift", "_slots", "_used")
+    __slots__ = ("_aliases", "_chain", "_common", "_domain_prints", "_domains", "_ends",
+                 "_exact", "_full", "_ids", "_limit", "_locals", "_name_prints", "_names",
+                 "_namesakes", "_parts", "_phones", "_records", "_settings", "_shift", "_slots",
+                 "_used")
 
     def __init__(self, settings: FuzzySettings | None, *, exact: bool,
                  expected_rows: int = 0) -> None:
@@ -91,6 +94,9 @@ class ContactTable:
         self._shift = 32 - bits
         self._limit = int(len(self._slots) * MAX_LOAD)
         self._used = 0
+        #: Entries standing for a kept contact under a duplicate's or a secondary number's
+        #: exact keys (:meth:`ContactIndex._alias`); not contacts.
+        self._aliases = 0
         self._full: set[int] = set()  # hashes of blocks that reached max_block_size
         self._common: set[int] = set()  # names that reached max_namesakes
         self._namesakes = bytearray(sketch_size(len(self._slots)))
@@ -109,7 +115,8 @@ class ContactTable:
         self._domain_prints: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return len(self._records)
+        """Contacts kept (aliases are not contacts)."""
+        return len(self._records) - self._aliases
 
     def nbytes(self) -> int:
         """Bytes held: arrays and table at their allocated size, sets, caches."""
@@ -127,6 +134,44 @@ class ContactTable:
               ) -> tuple[tuple[int, int], ...]:
         found = cuts[length] = phone_parts(length, self._parts)
         return found
+
+    def _swapped_across_cuts(self, value: int, name: int, length: int,
+                             cut: tuple[tuple[int, int], ...], candidates: list[int]) -> bool:
+        """Add to ``candidates`` the namesakes whose number is ``value`` with two adjacent
+        digits swapped across a cut between parts: a swap there leaves no part intact.
+        True if a block it looked in was full (so no match can be shown to be the only one).
+
+        With ``d`` typos allowed, the number with that swap undone has at most ``d - 1``
+        others, so one of its first ``d`` parts is intact: those are looked up."""
+        slots, shift, names, phones = self._slots, self._shift, self._names, self._phones
+        end = len(slots) - 1
+        blocked = False
+        for (divisor, modulus), (_, next_modulus) in pairwise(cut):
+            if modulus == 1 or next_modulus == 1:
+                continue  # an empty part: no cut there
+            below = divisor // 10
+            last, first = value // divisor % 10, value // below % 10
+            if last == first:
+                continue
+            swapped = value + (first - last) * divisor + (last - first) * below
+            for key, (part_divisor, part_modulus) in enumerate(cut[:-1]):
+                part = swapped // part_divisor % part_modulus
+                h = hash((name, length, key, part, PART)) & LOW
+                if h in self._full:
+                    blocked = True
+                    continue
+                tag = (PART + key) << 2 | h & 3
+                at = h >> shift
+                slot = slots[at]
+                while slot:
+                    if slot & TAG_MASK == tag:
+                        contact = (slot >> TAG_BITS) - 1
+                        if (names[contact] == name
+                                and phones[contact] // part_divisor % part_modulus == part):
+                            candidates.append(contact)
+                    at = at + 1 if at < end else 0
+                    slot = slots[at]
+        return blocked
 
     def _grow(self) -> None:
         """Double the table, each key placed again by its hash, and the sketch with it."""
