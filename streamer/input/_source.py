@@ -27,6 +27,7 @@ import zlib
 from collections.abc import AsyncIterator, Collection, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -46,6 +47,9 @@ from streamer.input._decode import (
 )
 from streamer.records import RecordPlace, Row, RowBatch
 from streamer.settings import DELIMITERS, Settings
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 #: Longest field, and longest line, read (in characters). csv's own limit, 128 KiB, stops
 #: files that are merely odd; a field over this one is a quote never closed.
@@ -100,7 +104,7 @@ class CsvSource:
         self._binary: io.BufferedReader | None = None
         self._stream: io.BufferedIOBase | None = None  # _binary, or gzip over it
         self._decoder: Decoder | None = None
-        self._reader: Iterator[list[str]] | None = None
+        self._reader: CsvReader | None = None
         self._at_eof = False
         self._position = 0
         self._seekable = True
