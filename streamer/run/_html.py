@@ -142,15 +142,16 @@ def _list_counts(report: dict[str, Any]) -> str:
 
 
 def _row_label(report: dict[str, Any]) -> str:
-    # Older reports know records only: blank lines are not counted in those numbers.
-    return ("first at spreadsheet row" if "reason_sample_rows" in report
+    # Older reports know records only (as does one whose input could not be read again
+    # at the end): blank lines are not counted in those numbers.
+    return ("first at spreadsheet row" if report.get("reason_sample_rows")
             else "first record (blank lines not counted)")
 
 
 def _reason_table(report: dict[str, Any], kind: OutcomeKind, table_id: str) -> str:
     total, rows_of = report["rows_read"], report.get("reason_sample_rows") or {}
     rows = [(reason, f"{count:,}", f"{share(count, total)} %",
-             rows_of.get(reason, sample) if "reason_sample_rows" in report else sample, what)
+             rows_of.get(reason, sample) if rows_of else sample, what)
             for reason, count, sample, what in reason_rows(report)
             if reason_outcome(reason) is kind]
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+from streamer.errors import InputError
 from streamer.records import RecordPlace
 from streamer.run._audit import mask_email, mask_name, mask_phone
 from streamer.run._journal import Journal
@@ -37,7 +38,10 @@ async def sampled_records(journal: Journal, reason_samples: dict[str, int],
     if locate is None:
         return {}, []
     wanted = {*reason_samples.values(), *(r for pair in pairs for r in pair[:2])}
-    places = await locate(wanted)
+    try:
+        places = await locate(wanted)
+    except InputError:  # the file went or changed since it was read: the counts stand
+        places = {}
     rows = {reason: places[record].sheet_row for reason, record in reason_samples.items()
             if record in places}
     examples = [{"record": record, "duplicate_of": kept, "reason": reason,
