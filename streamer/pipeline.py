@@ -91,10 +91,10 @@ class _Run:
                 run_id=self.run_id, input_path=self.path, out_dir=self.out_dir,
                 resumed=self.resumed, rows_read=source.rows_read, header=self.columns.header,
                 mapped=self.columns.described(), reading=source.reading(),
-                fingerprint=self.fingerprint,
-                list_id=self.list_id, list_name=self.list_name, stats=self.stats,
-                verification=self.deliver.verification, mirror=mirror,
-                timeline=self.timeline, duration=time.monotonic() - started)
+                fingerprint=self.fingerprint, list_id=self.list_id, list_name=self.list_name,
+                stats=self.stats, verification=self.deliver.verification, mirror=mirror,
+                timeline=self.timeline, duration=time.monotonic() - started,
+                locate=source.locate)
 
     async def prepare(self, stack: AsyncExitStack) -> None:
         """What must be known before the first row moves, one named step at a time."""

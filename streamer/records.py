@@ -115,6 +115,22 @@ REASON_HELP: dict[ReasonCode, str] = {
 }
 
 
+def reason_outcome(reason: str) -> OutcomeKind:
+    """The outcome a reason goes with: duplicate, failed, or (any other) rejected."""
+    if reason in _DUPLICATE_REASONS:
+        return OutcomeKind.DUPLICATE
+    return OutcomeKind.FAILED if reason in _FAILED_REASONS else OutcomeKind.REJECTED
+
+
+_DUPLICATE_REASONS = frozenset({
+    ReasonCode.SAME_PHONE, ReasonCode.SAME_EMAIL, ReasonCode.SAME_EXTERNAL_ID,
+    ReasonCode.SIMILAR_EMAIL, ReasonCode.SIMILAR_PHONE_SAME_NAME})
+_FAILED_REASONS = frozenset({
+    ReasonCode.UPLOAD_FAILED, ReasonCode.JOB_CANCELLED, ReasonCode.JOB_TIMEOUT,
+    ReasonCode.UPLOAD_UNCONFIRMED, ReasonCode.MISSING_AFTER_UPLOAD,
+    ReasonCode.VERIFY_INCOMPLETE})
+
+
 class Row:
     """One input record on its way through the stages.
 
@@ -182,6 +198,21 @@ class Outcome(NamedTuple):
     #: More about the reason: for failed rows what the server said ("HTTP 400: ..."),
     #: for do_not_call which list or DNC group holds the number.
     detail: str = ""
+    #: The row's country as an ISO code (its country column's, else its number's), "" when
+    #: neither could be read; the report counts outcomes by it.
+    country: str = ""
+
+
+class RecordPlace(NamedTuple):
+    """Where one record sits in its file and whose it is, as written (not masked): for the
+    few records a report shows."""
+
+    #: The row a spreadsheet shows the record on: the header is row 1, and blank lines
+    #: (not numbered as records) still take a row.
+    sheet_row: int
+    phone: str = ""
+    email: str = ""
+    name: str = ""
 
 
 #: Rows travel between stages in lists (micro-batches), never one by one.
@@ -198,9 +229,9 @@ def decided_outcome(row: Row) -> Outcome:
     assert row.reason is not None
     if row.duplicate_of is not None:
         return Outcome(row.record, OutcomeKind.DUPLICATE, row.reason, row.duplicate_of,
-                       row.external_id)
+                       row.external_id, (), "", row.country or row.region)
     return Outcome(row.record, OutcomeKind.REJECTED, row.reason, None, row.external_id,
-                   tuple(row.fields), row.detail)
+                   tuple(row.fields), row.detail, row.country or row.region)
 
 
 def row_outcomes(
@@ -210,9 +241,9 @@ def row_outcomes(
     rows kept their notes (what was done to their fields)."""
     if kind is OutcomeKind.FAILED:
         return [Outcome(row.record, kind, reason, None, row.external_id, tuple(row.fields),
-                        detail) for row in rows]
-    return [Outcome(row.record, kind, reason, None, row.external_id, (), row.detail)
-            for row in rows]
+                        detail, row.country or row.region) for row in rows]
+    return [Outcome(row.record, kind, reason, None, row.external_id, (), row.detail,
+                    row.country or row.region) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

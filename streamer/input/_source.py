@@ -24,9 +24,10 @@ import itertools
 import os
 import re
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -44,8 +45,11 @@ from streamer.input._decode import (
     binary_format,
     choose_decoder,
 )
-from streamer.records import Row, RowBatch
+from streamer.records import RecordPlace, Row, RowBatch
 from streamer.settings import DELIMITERS, Settings
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 #: Longest field, and longest line, read (in characters). csv's own limit, 128 KiB, stops
 #: files that are merely odd; a field over this one is a quote never closed.
@@ -100,7 +104,7 @@ class CsvSource:
         self._binary: io.BufferedReader | None = None
         self._stream: io.BufferedIOBase | None = None  # _binary, or gzip over it
         self._decoder: Decoder | None = None
-        self._reader: Iterator[list[str]] | None = None
+        self._reader: CsvReader | None = None
         self._at_eof = False
         self._position = 0
         self._seekable = True
@@ -113,6 +117,7 @@ class CsvSource:
         self.rows_read = 0
         self.compression: str | None = None
         self.nuls_removed = 0
+        self.delimiter = ""
 
     @property
     def bytes_read(self) -> int:
@@ -129,8 +134,8 @@ class CsvSource:
 
     def reading(self) -> dict[str, object]:
         """How the file was read, for the report."""
-        return {"encoding": self.encoding, "compression": self.compression,
-                "nuls_removed": self.nuls_removed,
+        return {"encoding": self.encoding, "delimiter": self.delimiter,
+                "compression": self.compression, "nuls_removed": self.nuls_removed,
                 "bytes_read_as_cp1252": self.fallback_sequences}
 
     async def __aenter__(self) -> CsvSource:
@@ -210,7 +215,8 @@ class CsvSource:
         # legitimate files; a field over this is a quote never closed (see _read_batch).
         csv.field_size_limit(FIELD_LIMIT)
         lines = itertools.chain.from_iterable(self._lines(text))
-        self._reader = csv.reader(lines, delimiter=self._choose_delimiter(sample))
+        self.delimiter = self._choose_delimiter(sample)
+        self._reader = csv.reader(lines, delimiter=self.delimiter)
         if settings.has_header:
             self._in_header = True
             header = self._next_fields()
@@ -342,9 +348,45 @@ class CsvSource:
             self.rows_read = record
         return batch
 
+    async def locate(self, records: Collection[int]) -> dict[int, RecordPlace]:
+        """Where these records sit in the file (the row a spreadsheet shows each on) and
+        their phone, email and name as written: the file read again from the start, up to
+        the last of them, keeping nothing but these. The run does not count blank lines
+        (that would cost every row something), so the few records a report shows are
+        looked up here at the end."""
+        async with CsvSource(self.path, self._settings) as again:
+            return await anyio.to_thread.run_sync(again._find, frozenset(records))
+
+    def _find(self, wanted: frozenset[int]) -> dict[int, RecordPlace]:
+        assert self._reader is not None and self.columns is not None
+        columns, last = self.columns, max(wanted, default=0)
+        found: dict[int, RecordPlace] = {}
+        # csv.reader yields [] for a blank line: a row in a spreadsheet, not a record.
+        sheet_row, record = self._reader.line_num, 0  # the header's lines so far
+        try:
+            for fields in self._reader:
+                if record >= last or fields[-1:] == [_END_FIELD]:
+                    break
+                sheet_row += 1
+                if fields:
+                    record += 1
+                    if record in wanted:
+                        found[record] = _place(sheet_row, fields, columns)
+        except (Unreadable, csv.Error):
+            pass  # the run itself stopped there and said why
+        return found
+
     async def batches(self) -> AsyncIterator[RowBatch]:
         """Rows in batches of ``settings.chunk_rows``."""
         size = self._settings.chunk_rows
         while batch := self._read_batch(size):
             yield batch
             await anyio.lowlevel.checkpoint()
+
+
+def _place(sheet_row: int, fields: list[str], columns: ColumnMap) -> RecordPlace:
+    def value(at: int | None) -> str:
+        return fields[at].strip() if at is not None and at < len(fields) else ""
+
+    name = " ".join(filter(None, (value(columns.first_name), value(columns.last_name))))
+    return RecordPlace(sheet_row, value(columns.phone), value(columns.email), name)

@@ -46,6 +46,12 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}***@{domain}" if at else MASK
 
 
+def mask_name(value: str) -> str:
+    """Each word's first letter survives, as an email's does: enough to see two records
+    name the same person, not enough to name them."""
+    return " ".join(f"{word[:1]}***" for word in value.split())
+
+
 def mask_external_id(value: str) -> str:
     """The last four characters survive, as with phones, when at least four more are
     hidden; a shorter id is hidden whole (its last four would be most of it)."""

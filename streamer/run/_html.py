@@ -8,19 +8,17 @@ no plotting library, and every number on it is the one in ``report.json``.
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from streamer.records import REASON_HELP, Progress, ReasonCode
+from streamer.records import REASON_HELP, OutcomeKind, Progress, ReasonCode, reason_outcome
+from streamer.run._charts import bars, esc, histogram, line_chart, share, timeline
 from streamer.run._report import Report, write_text_atomically
-
-_COLOURS = {"uploaded": "#2e7d32", "accepted": "#66bb6a", "duplicate": "#1565c0",
-            "rejected": "#ef6c00", "failed": "#c62828"}
-_W, _H, _PAD, _TOP = 640, 240, 50, 30
+from streamer.run._settings_words import in_words, settings_in_words
 
 
 def _help(reason: str) -> str:
@@ -47,95 +45,9 @@ def _field_rows(fields: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _bars(counts: dict[str, int]) -> str:
-    """A horizontal bar per outcome, labelled with its count."""
-    shown = [(kind, n) for kind, n in counts.items()]
-    top = max([n for _, n in shown] + [1])
-    rows = []
-    for i, (kind, n) in enumerate(shown):
-        y = 10 + i * 34
-        width = (_W - 260) * n / top
-        rows.append(
-            f'<g class="outcome" data-outcome="{_esc(kind)}" data-count="{n}">'
-            f'<text x="0" y="{y + 17}">{_esc(kind)}</text>'
-            f'<rect x="110" y="{y}" width="{width:.1f}" height="24" '
-            f'fill="{_COLOURS.get(kind, "#777")}"></rect>'
-            f'<text x="{118 + width:.1f}" y="{y + 17}">{n:,}</text></g>')
-    return (f'<svg id="outcomes-chart" role="img" aria-label="outcome counts" '
-            f'viewBox="0 0 {_W} {20 + 34 * len(shown)}" width="{_W}">{"".join(rows)}</svg>')
-
-
-def _axes(x_label: str, y_label: str, x_max: float, y_max: float) -> str:
-    return (f'<line x1="{_PAD}" y1="{_H - _PAD}" x2="{_W - 10}" y2="{_H - _PAD}" '
-            f'stroke="#444"></line>'
-            f'<line x1="{_PAD}" y1="{_TOP}" x2="{_PAD}" y2="{_H - _PAD}" stroke="#444"></line>'
-            f'<text x="{_W / 2}" y="{_H - 8}" text-anchor="middle">{_esc(x_label)} '
-            f'(0 to {x_max:,.1f})</text>'
-            f'<text x="{_PAD}" y="14">{_esc(y_label)}</text>'
-            f'<text x="{_PAD - 4}" y="{_TOP + 4}" text-anchor="end" font-size="10">'
-            f'{y_max:,.0f}</text>'
-            f'<text x="{_PAD - 4}" y="{_H - _PAD}" text-anchor="end" font-size="10">0</text>')
-
-
-def _scale(x: float, y: float, x_max: float, y_max: float) -> tuple[float, float]:
-    return (_PAD + (_W - _PAD - 10) * x / (x_max or 1),
-            _H - _PAD - (_H - _PAD - _TOP) * y / (y_max or 1))
-
-
-def _line_chart(chart_id: str, points: Sequence[tuple[float, float]], x_label: str,
-                y_label: str, *, step: bool = False,
-                marks: Sequence[float] = ()) -> str:
-    if not points:
-        return f'<p id="{chart_id}" class="empty">no data for this run</p>'
-    x_max = max(p[0] for p in points) or 1.0
-    y_max = max(max(p[1] for p in points), 1.0)
-    coords: list[str] = []
-    last_y: float | None = None
-    for x, y in points:
-        px, py = _scale(x, y, x_max, y_max)
-        if step and last_y is not None:
-            coords.append(f"{px:.1f},{last_y:.1f}")
-        coords.append(f"{px:.1f},{py:.1f}")
-        last_y = py
-    dots = "".join(
-        f'<circle class="throttled" cx="{_scale(t, 0, x_max, y_max)[0]:.1f}" '
-        f'cy="{_H - _PAD - 4}" r="3" fill="#c62828"><title>429 at {t:.2f} s</title></circle>'
-        for t in marks)
-    return (f'<svg id="{chart_id}" role="img" aria-label="{_esc(y_label)} over time" '
-            f'viewBox="0 0 {_W} {_H}" width="{_W}">{_axes(x_label, y_label, x_max, y_max)}'
-            f'<polyline fill="none" stroke="#1565c0" stroke-width="2" '
-            f'points="{" ".join(coords)}"></polyline>{dots}</svg>')
-
-
-def _histogram(chart_id: str, values: Sequence[float], label: str, bins: int = 20) -> str:
-    if not values:
-        return f'<p id="{chart_id}" class="empty">no uploads in this run</p>'
-    low, high = min(values), max(values)
-    width = (high - low) / bins or 1.0
-    counts = [0] * bins
-    for v in values:
-        counts[min(int((v - low) / width), bins - 1)] += 1
-    top = max(counts)
-    bar_w = (_W - _PAD - 10) / bins
-    bars = "".join(
-        f'<rect class="bin" data-count="{n}" x="{_PAD + i * bar_w:.1f}" '
-        f'y="{_H - _PAD - (_H - _PAD - _TOP) * n / top:.1f}" width="{bar_w - 2:.1f}" '
-        f'height="{(_H - _PAD - _TOP) * n / top:.1f}" fill="#1565c0">'
-        f'<title>{low + i * width:,.0f}-{low + (i + 1) * width:,.0f} ms: {n}</title></rect>'
-        for i, n in enumerate(counts))
-    return (f'<svg id="{chart_id}" role="img" aria-label="{_esc(label)}" '
-            f'viewBox="0 0 {_W} {_H}" width="{_W}">'
-            f'{_axes(f"{label}, {low:,.0f} to {high:,.0f} ms", "requests", high - low, top)}'
-            f'{bars}</svg>')
-
-
 def _table(rows: Sequence[Sequence[object]], header: Sequence[str], table_id: str) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>"
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
                    for row in rows)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -166,67 +78,191 @@ def _mirror_section(mirror: dict[str, Any] | None) -> str:
         return ""
     rows = [(key.replace("_", " "), "" if value is None else value)
             for key, value in mirror.items() if key != "enabled"]
-    return (f'<h2>Mirror</h2><p id="mirror-summary">{_esc(mirror_text(mirror))}</p>'
+    return (f'<h2>Mirror</h2><p id="mirror-summary">{esc(mirror_text(mirror))}</p>'
             f'{_table(rows, ("", ""), "mirror")}')
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The whole page for one ``report.json``."""
-    requests = report.get("request_timeline") or []
-    progress = report.get("progress_timeline") or []
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_EXAMPLES_HEADER = ("spreadsheet row", "duplicate of row", "rule", "phone (duplicate / kept)",
+                    "email (duplicate / kept)", "name (duplicate / kept)")
+
+
+def _kinds(report: dict[str, Any]) -> list[str]:
+    """The outcomes a run of this kind can have: a dry run accepts and cannot fail, an
+    upload never merely accepts."""
+    if report.get("dry_run"):
+        return [OutcomeKind.ACCEPTED, OutcomeKind.DUPLICATE, OutcomeKind.REJECTED]
+    return [OutcomeKind.UPLOADED, OutcomeKind.DUPLICATE, OutcomeKind.REJECTED,
+            OutcomeKind.FAILED]
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _when(report: dict[str, Any]) -> str:
+    started, finished = _time(report.get("started_at")), _time(report.get("finished_at"))
+    if started is None:
+        return "date not recorded"
+    end = f" to {finished:%H:%M:%S}" if finished is not None else ""
+    return f"{started:%-d %B %Y, %H:%M:%S}{end} (UTC{started:%z})".replace("UTC+0000", "UTC")
+
+
+def _title(report: dict[str, Any]) -> str:
+    name = report.get("input_name") or Path(str(report["input"])).name
+    target = ("dry run, nothing uploaded" if report.get("dry_run")
+              else f'list \u201c{report.get("list_name") or report.get("list_id")}\u201d')
+    started = _time(report.get("started_at"))
+    return f"{name} to {target}" + (f", {started:%-d %b %Y}" if started else "")
+
+
+def _headline(report: dict[str, Any], counts: dict[str, int]) -> str:
+    total = report["rows_read"]
+    words = [f"{n:,} {kind} ({share(n, total)} %)" for kind, n in counts.items()]
+    return f"{total:,} rows read: " + ", ".join(words) + "."
+
+
+def _list_counts(report: dict[str, Any]) -> str:
+    """What CXone itself says the list holds, where read-back read it."""
+    verification = report.get("verification") or {}
+    total = verification.get("list_total_records")
+    if total is None:
+        why = "a dry run" if report.get("dry_run") else "the list was not read back"
+        return f"CXone's own count of the list was not read ({why})."
+    parts = [f"{verification[key]:,} {word}" for key, word in (
+        ("list_valid_records", "valid"), ("list_invalid_records", "invalid"))
+        if verification.get(key) is not None]
+    status = verification.get("list_status")
+    details = "; ".join(filter(None, [", ".join(parts), f"status {status}" if status else ""]))
+    return f"CXone says the list holds {total:,} records" + (f" ({details})." if details
+                                                              else ".")
+
+
+def _row_label(report: dict[str, Any]) -> str:
+    # Older reports know records only (as does one whose input could not be read again
+    # at the end): blank lines are not counted in those numbers.
+    return ("first at spreadsheet row" if report.get("reason_sample_rows")
+            else "first record (blank lines not counted)")
+
+
+def _reason_table(report: dict[str, Any], kind: OutcomeKind, table_id: str) -> str:
+    total, rows_of = report["rows_read"], report.get("reason_sample_rows") or {}
+    rows = [(reason, f"{count:,}", f"{share(count, total)} %",
+             rows_of.get(reason, sample) if rows_of else sample, what)
+            for reason, count, sample, what in reason_rows(report)
+            if reason_outcome(reason) is kind]
+    if not rows:
+        return f'<p id="{table_id}" class="empty">none</p>'
+    return _table(rows, ("reason", "rows", "share", _row_label(report), "what to do"),
+                  table_id)
+
+
+def _countries_table(report: dict[str, Any]) -> str:
+    countries: dict[str, dict[str, int]] = report.get("countries") or {}
+    if not countries:
+        return '<p id="countries" class="empty">not recorded for this run</p>'
+    kinds = [kind for kind in _kinds(report) if any(kind in c for c in countries.values())]
+    rows = [(country, f"{sum(counts.values()):,}",
+             *(f"{counts.get(kind, 0):,} ({share(counts.get(kind, 0), sum(counts.values()))} %)"
+               for kind in kinds)) for country, counts in countries.items()]
+    return _table(rows, ("country", "rows", *kinds), "countries")
+
+
+def _examples_table(report: dict[str, Any]) -> str:
+    examples = report.get("duplicate_examples") or []
+    if not examples:
+        return '<p id="duplicate-examples" class="empty">none to show</p>'
+
+    def row(side: dict[str, Any], record: object) -> object:
+        return side.get("sheet_row") or f"record {record}"
+
+    rows = [(row(e["duplicate"], e["record"]), row(e["kept"], e["duplicate_of"]), e["reason"],
+             *(f'{e["duplicate"].get(key) or "-"} / {e["kept"].get(key) or "-"}'
+               for key in ("phone", "email", "name")))
+            for e in examples]
+    return _table(rows, _EXAMPLES_HEADER, "duplicate-examples")
+
+
+def _phases_section(report: dict[str, Any]) -> str:
+    phases = report.get("phases") or []
+    return f"<h2>Phases of the run</h2>{timeline(phases)}" if phases else ""
+
+
+def _run_rows(report: dict[str, Any]) -> list[tuple[str, object]]:
     upload = report.get("upload") or {}
     verification = report.get("verification") or {}
-    balanced = "balanced" if report["balanced"] else "NOT BALANCED"
-    summary_rows = [
-        ("input", report["input"]), ("fingerprint", report.get("fingerprint", "")),
-        ("read as", ", ".join(f"{k} {v}" for k, v in (report.get("reading") or {}).items()
-                              if v)),
+    reading = report.get("reading") or {}
+    size = report.get("input_bytes")
+    delimiter = reading.get("delimiter")
+    read_as = [reading.get("encoding"), _DELIMITERS.get(delimiter, delimiter) if delimiter
+               else None, reading.get("compression")]
+    return [
+        ("input", report["input"]), ("size", f"{size:,} bytes" if size else "not recorded"),
+        ("read as", ", ".join(str(part) for part in read_as if part) or "not recorded"),
+        ("fingerprint", report.get("fingerprint", "")), ("run id", report["run_id"]),
         ("list", f'{report.get("list_name") or ""} (id {report.get("list_id")})'),
-        ("rows read", f'{report["rows_read"]:,}'), ("balanced", balanced),
-        ("resumed", report.get("resumed", False)), ("dry run", report["dry_run"]),
+        ("resumed", in_words(report.get("resumed", False))),
         ("duration", f'{report["duration_s"]:,.1f} s'),
         ("rows/s", f'{report["rows_per_second"]:,.0f}'),
         ("upload requests", upload.get("requests", 0)),
         ("429 answers", upload.get("throttled", 0)), ("retries", upload.get("retries", 0)),
-        ("success rate", upload.get("success_rate")),
-        ("latency p50 / p95 ms", f'{upload.get("latency_ms_p50")} / '
-                                 f'{upload.get("latency_ms_p95")}'),
-        ("verified in list", verification.get("verified", "")),
-        ("re-sent", verification.get("resent", "")),
+        ("latency p50 / p95", f'{in_words(upload.get("latency_ms_p50"))} / '
+                              f'{in_words(upload.get("latency_ms_p95"))} ms'),
+        ("verified in list", in_words(verification.get("verified"))),
+        ("re-sent", in_words(verification.get("resent"))),
     ]
-    settings_rows = sorted((k, json.dumps(v)) for k, v in (report.get("settings") or {}).items())
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The whole page for one ``report.json`` (an older one shows what it holds)."""
+    requests = report.get("request_timeline") or []
+    progress = report.get("progress_timeline") or []
+    counts = {kind: report["outcomes"].get(kind, 0) for kind in _kinds(report)}
+    balanced = "balanced" if report["balanced"] else "NOT BALANCED"
+    title = _title(report)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>streamer run {_esc(report["run_id"])}</title>
+<title>{esc(title)}</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 900px; color: #222 }}
-h1 {{ font-size: 1.4em }} h2 {{ font-size: 1.1em; margin-top: 2em }}
+h1 {{ font-size: 1.4em; margin-bottom: 0.2em }} h2 {{ font-size: 1.1em; margin-top: 1.6em }}
+.when {{ color: #555; margin-top: 0 }} .headline {{ font-size: 1.1em }}
 table {{ border-collapse: collapse }} td, th {{ border: 1px solid #ccc; padding: 3px 8px;
 text-align: left; vertical-align: top }}
 svg text {{ font: 12px system-ui, sans-serif }} .empty {{ color: #777 }}
-.badge {{ padding: 2px 8px; border-radius: 4px; color: white;
+.badge {{ padding: 2px 8px; border-radius: 4px; color: white; font-size: 0.8em;
 background: {"#2e7d32" if report["balanced"] else "#c62828"} }}
 </style></head><body>
-<h1>streamer run <code>{_esc(report["run_id"])}</code>
-<span class="badge" id="balanced">{balanced}</span></h1>
-<p id="rows-read" data-count="{report["rows_read"]}">{report["rows_read"]:,} rows read;
-every row has exactly one outcome.</p>
-<h2>Outcomes</h2>{_bars(report["outcomes"])}
-<h2>Reasons, largest first</h2>
-{_table(reason_rows(report), ("reason", "rows", "first record", "what to do"), "reasons")}
+<h1 id="title">{esc(title)} <span class="badge" id="balanced">{balanced}</span></h1>
+<p class="when" id="when">{esc(_when(report))}</p>
+<p class="headline" id="rows-read" data-count="{report["rows_read"]}">
+{esc(_headline(report, counts))} Every row has exactly one outcome.</p>
+<p id="list-counts">{esc(_list_counts(report))}</p>
+<h2>Outcomes</h2>{bars(counts, report["rows_read"])}
+{_phases_section(report)}
+<h2>Outcomes by country</h2>{_countries_table(report)}
+<h2>Rejected rows, by reason</h2>{_reason_table(report, OutcomeKind.REJECTED, "rejections")}
+<h2>Duplicates, by rule</h2>{_reason_table(report, OutcomeKind.DUPLICATE, "duplicates")}
+<h2>Duplicate pairs, first few (personal data masked)</h2>{_examples_table(report)}
+{f'<h2>Failed rows, by reason</h2>{_reason_table(report, OutcomeKind.FAILED, "failures")}'
+ if counts.get(OutcomeKind.FAILED) else ""}
 <h2>Throughput: rows read over time</h2>
-{_line_chart("throughput-chart", [(p[0], p[1]) for p in progress], "seconds", "rows read")}
+{line_chart("throughput-chart", [(p[0], p[1]) for p in progress], "seconds", "rows read")}
 <h2>Upload latency</h2>
-{_histogram("latency-chart", [r[1] for r in requests if r[2] == 202], "latency")}
+{histogram("latency-chart", [r[1] for r in requests if r[2] == 202], "latency, ms")}
 <h2>Concurrency over time (red: 429 answers)</h2>
-{_line_chart("concurrency-chart", [(r[0], r[3]) for r in requests], "seconds",
-             "uploads allowed in flight", step=True,
-             marks=[r[0] for r in requests if r[2] == 429])}
+{line_chart("concurrency-chart", [(r[0], r[3]) for r in requests], "seconds",
+            "uploads allowed in flight", step=True,
+            marks=[r[0] for r in requests if r[2] == 429])}
 <h2>List fields: uploaded from</h2>
 {_table(_field_rows(report.get("fields") or {}), ("field", "column"), "fields")}
 {_mirror_section(report.get("mirror"))}
-<h2>Run</h2>{_table(summary_rows, ("", ""), "summary")}
-<h2>Settings</h2>{_table(settings_rows, ("setting", "value"), "settings")}
+<h2>Run</h2>{_table(_run_rows(report), ("", ""), "summary")}
+<h2>Settings</h2>{_table(settings_in_words(report.get("settings") or {}),
+                         ("setting", "value"), "settings")}
 </body></html>
 """
 

@@ -23,6 +23,7 @@ from streamer.errors import ConfigError
 from streamer.records import Outcome, OutcomeKind, Row, RowBatch
 from streamer.run._journal_mirror import MIRROR_SCHEMA, MirrorJournal
 from streamer.run._journal_notes import NotesJournal
+from streamer.run._journal_report import ReportJournal
 from streamer.run._local_io import journaling, sqlite_io, sqlite_io_pages
 from streamer.upload_format import upload_line
 
@@ -35,7 +36,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
     duplicate_of INTEGER,
     external_id  TEXT NOT NULL,
     fields       TEXT,
-    detail       TEXT NOT NULL DEFAULT ''
+    detail       TEXT NOT NULL DEFAULT '',
+    country      TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sent (
     record      INTEGER PRIMARY KEY,
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS sent (
     detail      TEXT NOT NULL,
     fields      TEXT NOT NULL,
     listed      INTEGER NOT NULL DEFAULT 0,
-    resent      INTEGER NOT NULL DEFAULT 0
+    resent      INTEGER NOT NULL DEFAULT 0,
+    country     TEXT NOT NULL DEFAULT ''
 );
 -- Ids read back from the list, until mark_listed() matches them: appended in page order
 -- (a key would make each insert a B-tree search; the match builds its own index once).
@@ -56,8 +59,9 @@ _KEYS = ("fingerprint", "settings")
 #: every file, so no field holds one, and a join is ten times faster than JSON.
 _FIELD_SEPARATOR = "\x00"
 #: SQLite's user_version for this layout; an unfinished run in another is not resumed.
-_FORMAT = 4
-_OUTCOME_COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail"
+_FORMAT = 5
+_OUTCOME_COLUMNS = ("record, outcome, reason, duplicate_of, external_id, fields, detail, "
+                    "country")
 #: SQL for the characters :func:`neutralize` acts on, and for a cell CSV must quote:
 #: most ids are neither and skip the call to :func:`_outcome_cell`.
 _FORMULA_START_LITERALS = ", ".join(f"char({ord(c)})" for c in sorted(FORMULA_STARTS))
@@ -86,7 +90,7 @@ def _files(path: Path) -> tuple[Path, Path, Path]:
     return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-class Journal(MirrorJournal, NotesJournal):
+class Journal(MirrorJournal, NotesJournal, ReportJournal):
     """The one place that knows the SQLite schema. A failure of the disk or of the file
     leaves every method as an :class:`~streamer.errors.OutputError` and keeps the file."""
 
@@ -202,28 +206,29 @@ class Journal(MirrorJournal, NotesJournal):
         A row that was waiting for read-back stops waiting in the same transaction, so
         no row is ever both decided and waiting, whenever the process dies.
         """
-        # Most rows were simply accepted or uploaded: binding their three values, not
-        # seven, halves what SQLite's insert costs the main process.
-        plain: list[tuple[int, str, str]] = []
+        # Most rows were simply accepted or uploaded: binding their four values, not
+        # eight, halves what SQLite's insert costs the main process.
+        plain: list[tuple[int, str, str, str]] = []
         full: list[tuple[object, ...]] = []
         sent: list[tuple[int]] = []
         uploaded, failed = OutcomeKind.UPLOADED, OutcomeKind.FAILED
         for o in outcomes:
             if o.reason is None and not o.fields and not o.detail:
-                plain.append((o.record, o.outcome.value, o.external_id))
+                plain.append((o.record, o.outcome.value, o.external_id, o.country))
             else:
                 full.append((o.record, o.outcome.value, o.reason, o.duplicate_of,
                              o.external_id,
-                             _FIELD_SEPARATOR.join(o.fields) if o.fields else None, o.detail))
+                             _FIELD_SEPARATOR.join(o.fields) if o.fields else None, o.detail,
+                             o.country))
             if o.outcome is uploaded or o.outcome is failed:  # (an Enum's hash is slow)
                 sent.append((o.record,))
         with self._transaction():
             inserted = self._db.executemany(
-                "INSERT OR IGNORE INTO outcomes (record, outcome, external_id) VALUES (?, ?, ?)",
-                plain).rowcount
+                "INSERT OR IGNORE INTO outcomes (record, outcome, external_id, country) "
+                "VALUES (?, ?, ?, ?)", plain).rowcount
             inserted += self._db.executemany(
                 f"INSERT OR IGNORE INTO outcomes ({_OUTCOME_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", full).rowcount
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", full).rowcount
             self._db.executemany("DELETE FROM sent WHERE record = ?", sent)
         self.repeated += len(outcomes) - inserted
 
@@ -306,9 +311,9 @@ class Journal(MirrorJournal, NotesJournal):
         with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO sent (record, batch_id, external_id, upload, detail,"
-                " fields) VALUES (?, ?, ?, ?, ?, ?)",
+                " fields, country) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(r.record, batch_id, neutralize(r.external_id), upload_line(r), r.detail,
-                  _FIELD_SEPARATOR.join(r.fields)) for r in rows],
+                  _FIELD_SEPARATOR.join(r.fields), r.country or r.region) for r in rows],
             )
 
     @sqlite_io
@@ -352,12 +357,13 @@ class Journal(MirrorJournal, NotesJournal):
     @sqlite_io_pages
     def missing(self, chunk: int) -> Iterator[list[Row]]:
         """Sent rows not found in the list, as rows ready to upload again."""
-        for page in self._sent_pages("external_id, upload, detail, fields", listed=False,
-                                     chunk=chunk):
+        for page in self._sent_pages("external_id, upload, detail, fields, country",
+                                     listed=False, chunk=chunk):
             rows = []
-            for record, external_id, upload, detail, fields in page:
+            for record, external_id, upload, detail, fields, country in page:
                 row = Row(record, fields.split(_FIELD_SEPARATOR))
                 row.external_id, row.upload, row.detail = external_id, upload, detail
+                row.country = country
                 rows.append(row)
             yield rows
 
@@ -370,9 +376,10 @@ class Journal(MirrorJournal, NotesJournal):
     @sqlite_io_pages
     def listed_outcomes(self, chunk: int) -> Iterator[list[Outcome]]:
         """Sent rows found in the list, as ``uploaded`` outcomes."""
-        for page in self._sent_pages("external_id, detail", listed=True, chunk=chunk):
-            yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id, (), detail)
-                   for record, external_id, detail in page]
+        for page in self._sent_pages("external_id, detail, country", listed=True,
+                                     chunk=chunk):
+            yield [Outcome(record, OutcomeKind.UPLOADED, None, None, external_id, (), detail,
+                           country) for record, external_id, detail, country in page]
 
     def _sent_pages(self, columns: str, *, listed: bool, chunk: int) -> Iterator[list[Any]]:
         """Sent rows found (or not) in the list: ``record`` then ``columns``, in record order.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from streamer.run._report import (
     RowFileWriter,
     write_report,
 )
+from streamer.run._samples import Locate, sampled_records
 from streamer.run._webhook import notify
 from streamer.settings import Settings
 
@@ -89,6 +91,14 @@ async def export_removals(out_dir: Path, journal: Journal, mirror: Mirroring) ->
         await removed.close()
 
 
+def _size(path: Path) -> int:
+    """The input's size now (0 if it is gone: the report is worth more than that number)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def run_finished_payload(report: Report) -> dict[str, Any]:
     """What a CRM needs to react to the run; counts only, no personal data."""
     return {
@@ -122,6 +132,7 @@ async def finish_run(
     timeline: Timeline,
     duration: float,
     mirror: Mirroring | None = None,
+    locate: Locate | None = None,
 ) -> Report:
     """Every row has its outcome: write the outputs from the journal, then the report,
     then call the webhook (when one is set) and record its answer in the report.
@@ -129,11 +140,16 @@ async def finish_run(
     The journal goes last: a run killed anywhere before that resumes with every row
     settled, writes the same files again and uploads nothing twice. A mirror the guard
     refused is raised then (:class:`~streamer.errors.MirrorRefused`, with the report).
+    ``locate`` finds the few records the report shows in the input again.
     """
     mirror = mirror or Mirroring()
     by_kind, by_reason, total, reason_samples = journal.counts()
     await export_outputs(out_dir, journal, header)
     await export_removals(out_dir, journal, mirror)
+    sample_rows, duplicates = await sampled_records(journal, reason_samples, locate)
+    finished = datetime.now().astimezone()
+    kinds = [kind.value for kind in OutcomeKind
+             if kind is not (OutcomeKind.UPLOADED if settings.dry_run else OutcomeKind.ACCEPTED)]
     report = Report(
         run_id=run_id, input=str(input_path), out_dir=str(out_dir),
         dry_run=settings.dry_run, resumed=resumed, rows_read=rows_read,
@@ -148,6 +164,11 @@ async def finish_run(
         reason_samples=reason_samples, progress_timeline=timeline.points,
         request_timeline=stats.timeline, mirror=mirror.summary(),
         fields={"mapped": mapped, **Note.count(journal.kept_notes())},
+        started_at=(finished - timedelta(seconds=duration)).isoformat(timespec="seconds"),
+        finished_at=finished.isoformat(timespec="seconds"),
+        input_name=input_path.name, input_bytes=_size(input_path),
+        countries=journal.countries(kinds), reason_sample_rows=sample_rows,
+        duplicate_examples=duplicates,
     )
     report_path = out_dir / "report.json"
     await write_report(report_path, report)

@@ -57,6 +57,22 @@ class Report:
     fields: dict[str, Any] = field(default_factory=dict)
     #: What ``--mirror`` did to the list (``enabled`` false without it).
     mirror: dict[str, Any] = field(default_factory=dict)
+    #: When this run started and finished: ISO 8601 local time with its UTC offset
+    #: (``2026-12-02T09:14:03+01:00``), which names one instant; empty in older reports.
+    started_at: str = ""
+    finished_at: str = ""
+    #: The input file's name (without its folder) and its size on disk in bytes.
+    input_name: str = ""
+    input_bytes: int = 0
+    #: Outcomes by the rows' country (ISO code, ``unknown`` where neither the country
+    #: column nor the number told): ``{"US": {"uploaded": n, "duplicate": n, ...}}``.
+    countries: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The row a spreadsheet shows each reason's first record on (the header is row 1).
+    reason_sample_rows: dict[str, int] = field(default_factory=dict)
+    #: The first few duplicates and the records they duplicate, their data masked.
+    duplicate_examples: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's phases in order: ``{"phase": "reading", "started_at": ISO, "seconds": s}``.
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
