@@ -13,7 +13,6 @@ Every outcome goes to the journal first; a re-run drops the rows it has settled.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import uuid
@@ -29,6 +28,7 @@ from anyio.abc import ObjectSendStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
+from streamer._detached import DetachedTask
 from streamer.cxone import CXoneClient, connect
 from streamer.errors import Interrupted, echoes_dropped, one_error_alone
 from streamer.input import CsvSource
@@ -237,14 +237,12 @@ async def stream(path: str | PathLike[str], settings: Settings, *,
         async with send:
             return await pipeline.execute(send.send)
 
-    task = asyncio.get_running_loop().create_task(produce())
+    task = DetachedTask(produce)
     try:
         async with receive:
             async for outcomes in receive:
                 for outcome in outcomes:
                     yield outcome
-        await task
+        await task.result()
     finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.wait([task])
+        await task.stop()

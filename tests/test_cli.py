@@ -123,7 +123,9 @@ def test_no_header_needs_columns(
 ) -> None:
     path = write_csv([["(415) 555-2671", "Ann"]])
     status, err = run_cli(["upload", str(path), "--no-header", "--dry-run"], capsys)
-    assert (status, err.strip()) == (2, "streamer: --no-header needs --columns naming every column")
+    assert (status, err.strip()) == (
+        2, "streamer: a file without a header needs every column named (--no-header with "
+        "--columns / Settings.has_header=False with Settings.column_names)")
     out = tmp_path / "o"
     status, err = run_cli(["upload", str(path), "--no-header", "--columns", "phone,first",
                            "--dry-run", "--out", str(out)], capsys)
