@@ -29,6 +29,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
 from streamer._detached import DetachedTask
+from streamer._plural import counted
 from streamer.cxone import CXoneClient, connect
 from streamer.errors import Interrupted, echoes_dropped, one_error_alone
 from streamer.input import CsvSource
@@ -81,9 +82,9 @@ class _Run:
             if self.stop.is_set():
                 self.log.warning("streamer.run_stopped", rows_read=source.rows_read,
                                  decided=self.journal.counts().total)
-                raise Interrupted(f"stopped after {source.rows_read:,} rows; the journal in "
-                                  f"{self.out_dir} keeps every decided row: run the same "
-                                  "command again to resume")
+                raise Interrupted(f"stopped after {counted(source.rows_read, 'row')}; the "
+                                  f"journal in {self.out_dir} keeps every decided row: run "
+                                  "the same command again to resume")
             mirror = await delivery.mirror_list(self.client, self.settings, self.journal, self.log,
                                                 self.list_id, self.path, self.stop, self._rng)
             return await finish_run(

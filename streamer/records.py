@@ -31,6 +31,7 @@ class ReasonCode(StrEnum):
     MALFORMED_ROW = "malformed_row"
     MISSING_PHONE = "missing_phone"
     INVALID_PHONE = "invalid_phone"
+    PHONE_IN_SCIENTIFIC_NOTATION = "phone_in_scientific_notation"
     INVALID_EMAIL = "invalid_email"
     UNKNOWN_COUNTRY = "unknown_country"
     MISSING_EXTERNAL_ID = "missing_external_id"
@@ -84,6 +85,9 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.MISSING_PHONE: "the phone column is blank; add a number",
     ReasonCode.INVALID_PHONE: "libphonenumber says the number cannot be dialled in its region; "
     "fix the digits, write it with +country code, or fill the country column",
+    ReasonCode.PHONE_IN_SCIENTIFIC_NOTATION: "the number is in scientific notation "
+    "(1.51E+11): a spreadsheet showed it so and its last digits are lost; format the phone "
+    "column as text in the spreadsheet and export the file again",
     ReasonCode.INVALID_EMAIL: "the email is not a syntactically valid address; fix or blank it",
     ReasonCode.UNKNOWN_COUNTRY: "the country column holds no country streamer knows (ISO "
     "codes, English, official and local names are read) and no phone of the row is written "

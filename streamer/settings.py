@@ -126,8 +126,9 @@ class Settings:
     restart: bool = _option(
         False, "discard an unfinished run's journal in --out and start over")
     audit_full_pii: bool = _option(
-        False, "personal data in audit.jsonl: phones to their last 4 digits and emails to "
-        "first letter and domain, or in full (default: masked)")
+        False, "personal data in audit.jsonl: phones to their last 4 digits, emails to "
+        "first letter and domain, external ids to their last 4 characters, or in full "
+        "(default: masked)")
     resend_rounds: int = _option(
         2, "times rows missing from the list on read-back are re-sent before they fail "
         "(default: {default})")
