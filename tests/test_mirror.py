@@ -273,4 +273,4 @@ def test_mirror_max_remove_is_a_share(tmp_path: Path, write_csv: WriteCsv,
     with pytest.raises(SystemExit) as raised:
         main(["upload", str(path), "--mirror", "--mirror-max-remove", "2"])
     assert raised.value.code == 2
-    assert "must be between 0 and 1" in capsys.readouterr().err
+    assert "expected a share between 0 and 1" in capsys.readouterr().err
