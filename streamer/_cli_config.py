@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from streamer._cli_options import worded
 from streamer.errors import ConfigError
 from streamer.settings import read_campaign_file
 
@@ -193,4 +194,4 @@ class _FileParser(argparse.ArgumentParser):
     argparse's own message, rather than printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
-        _refuse(message)
+        _refuse(worded(message))

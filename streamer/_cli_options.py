@@ -1,32 +1,93 @@
-"""What the command line's subcommands share: argument types that refuse in one line,
-and each option's default and help read from the setting it fills (one place for both)."""
+"""What the command line's subcommands share: a parser and argument types that refuse in
+one line of words, and each option's default and help read from the setting it fills (one
+place for both).
+
+argparse names a type's failure by the function's name (``invalid positive_int value:
+'abc'``), so every type here raises :class:`argparse.ArgumentTypeError` in words instead;
+``choices`` already answer in words (``invalid choice: 'pipe' (choose from ...)``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import Field, fields
-from typing import Any
+from typing import Any, NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, its mistakes told in one line (``streamer upload: error:
+    --list-id: expected ...``) rather than under the whole usage; ``--help`` has it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {worded(message)}\n")
+
+
+def worded(message: str) -> str:
+    """argparse's ``argument --list-id: ...`` as ``--list-id: ...``."""
+    return message.removeprefix("argument ")
+
+
+def _refuse(text: str, expected: str) -> NoReturn:
+    raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        _refuse(text, "a whole number")
+
+
+def number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        _refuse(text, "a number")
+    if not math.isfinite(value):
+        _refuse(text, "a finite number")
+    return value
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        _refuse(text, "a positive whole number")
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        _refuse(text, "a positive whole number (1 or more)")
     return value
 
 
 def count(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        _refuse(text, "a whole number, 0 or more")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+        _refuse(text, "a whole number, 0 or more")
     return value
 
 
 def share(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        _refuse(text, "a share between 0 and 1 (e.g. 0.2)")
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+        _refuse(text, "a share between 0 and 1 (e.g. 0.2)")
     return value
+
+
+def version() -> str:
+    """``streamer <version>``, from the installed package's metadata."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return f"streamer {installed('streamer')}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "streamer (not installed: version unknown)"
 
 
 def assignment(text: str) -> tuple[str, tuple[str, ...]]:

@@ -120,9 +120,11 @@ class ListFields:
 
     def __post_init__(self) -> None:
         if self.custom_fields_as not in CUSTOM_FIELDS_AS:
-            raise ConfigError(f"--custom-fields-as must be one of {', '.join(CUSTOM_FIELDS_AS)}")
+            raise ConfigError(f"custom_fields_as must be one of {', '.join(CUSTOM_FIELDS_AS)} "
+                              "(--custom-fields-as / ListFields.custom_fields_as)")
         if not self.time_zones:
-            raise ConfigError("the time-zone table is empty: give --time-zone NAME=ZONE")
+            raise ConfigError("the time-zone table is empty: give a zone (--time-zone NAME=ZONE / "
+                              "ListFields.time_zones)")
 
     @property
     def upload_header(self) -> tuple[str, str, str, str]:
@@ -170,12 +172,15 @@ class FuzzySettings:
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_email_edits <= 3:
-            raise ConfigError("--fuzzy-email-edits must be between 0 and 3")
+            raise ConfigError("max_email_edits must be between 0 and 3 (--fuzzy-email-edits / "
+                              "FuzzySettings.max_email_edits)")
         if self.email_chars_per_edit < 1:
             raise ConfigError("email_chars_per_edit must be at least 1")
         if not 0 <= self.max_phone_digit_differences <= 3:
-            raise ConfigError("--fuzzy-phone-digits must be between 0 and 3")
+            raise ConfigError("max_phone_digit_differences must be between 0 and 3 "
+                              "(--fuzzy-phone-digits / FuzzySettings.max_phone_digit_differences)")
         if self.max_block_size < 1:
             raise ConfigError("max_block_size must be at least 1")
         if not 1 <= self.max_namesakes <= MAX_NAMESAKES:
-            raise ConfigError(f"--fuzzy-max-namesakes must be between 1 and {MAX_NAMESAKES}")
+            raise ConfigError(f"max_namesakes must be between 1 and {MAX_NAMESAKES} "
+                              "(--fuzzy-max-namesakes / FuzzySettings.max_namesakes)")

@@ -21,15 +21,20 @@ import anyio
 
 from streamer._cli_config import add_config_option, with_campaign_file
 from streamer._cli_options import (
+    Parser,
     assignment,
     count,
     default,
     help_of,
+    number,
     option,
     positive_int,
     share,
+    version,
+    whole_number,
 )
 from streamer._cli_sandbox import add_sandbox_command
+from streamer._plural import counted
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
 from streamer.errors import (
@@ -40,9 +45,10 @@ from streamer.errors import (
     OutputError,
     StreamerError,
 )
+from streamer.input import check_source
 from streamer.pipeline import run
 from streamer.records import Progress
-from streamer.run import progress_line, render_text, summary_line, write_html
+from streamer.run import Report, progress_line, render_text, summary_line, write_html
 from streamer.settings import (
     CUSTOM_FIELDS_AS,
     DEDUP_MODES,
@@ -63,10 +69,11 @@ S = Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="streamer",
         description="Stream a large, messy contacts CSV, clean, into a NICE CXone calling list.",
     )
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     upload = commands.add_parser(
@@ -76,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "come from CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_ACCESS_KEY_ID and "
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
-    upload.add_argument("file", type=Path, help="the contacts CSV")
+    upload.add_argument("file", type=Path, help="the contacts CSV (may be gzip-compressed)")
     add_config_option(upload)
     upload.add_argument("--out", type=Path, metavar="DIR", **option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
@@ -95,13 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     columns.add_argument("--time-zone-from-phone", action="store_true",
                          help=help_of(S, "time_zone_from_phone"))
     columns.add_argument("--mark-mobiles", action="store_true", help=help_of(S, "mark_mobiles"))
-    for name, what in (("phone", "phone number (guessed when not given)"),
-                       ("email", "email address"),
+    # Each is guessed from the header when not given (the group's description says how).
+    for name, what in (("phone", "phone number"), ("email", "email address"),
                        ("first-name", "first name"), ("last-name", "last name"),
-                       ("country", "country (ISO code or English name) used to read phones"),
+                       ("country", "country (a code, or a name in English or a dozen other "
+                                   "languages), used to read phones"),
                        ("external-id", "external id; without one, ids are derived from "
                                        "the phone number")):
-        columns.add_argument(f"--{name}-column", metavar="NAME", help=f"column of the {what}")
+        columns.add_argument(f"--{name}-column", metavar="NAME",
+                             help=f"column of the {what} (guessed when not given)")
     upload.add_argument("--default-region", metavar="CC", **option(S, "default_region"))
     rules = upload.add_argument_group("campaign rules")
     rules.add_argument("--invalid-email", choices=INVALID_EMAIL_ACTIONS,
@@ -114,11 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--dnc-group-name", action="append", default=[], metavar="NAME",
                        help=help_of(S, "dnc_group_names"))
     rules.add_argument("--dedup", choices=DEDUP_MODES, **option(S, "dedup"))
-    rules.add_argument("--fuzzy-email-edits", type=int, metavar="N",
+    rules.add_argument("--fuzzy-email-edits", type=whole_number, metavar="N",
                        **option(FuzzySettings, "max_email_edits"))
-    rules.add_argument("--fuzzy-phone-digits", type=int, metavar="N",
+    rules.add_argument("--fuzzy-phone-digits", type=whole_number, metavar="N",
                        **option(FuzzySettings, "max_phone_digit_differences"))
-    rules.add_argument("--fuzzy-max-namesakes", type=int, metavar="N",
+    rules.add_argument("--fuzzy-max-namesakes", type=whole_number, metavar="N",
                        **option(FuzzySettings, "max_namesakes"))
     rules.add_argument("--max-record-chars", type=positive_int, metavar="N",
                        **option(S, "max_record_chars"))
@@ -134,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--restart", action="store_true", help=help_of(S, "restart"))
     upload.add_argument("--audit-pii", choices=["masked", "full"], default="masked",
                         help=help_of(S, "audit_full_pii"))
-    upload.add_argument("--resend-rounds", type=int, metavar="N", **option(S, "resend_rounds"))
+    upload.add_argument("--resend-rounds", type=whole_number, metavar="N",
+                        **option(S, "resend_rounds"))
     upload.add_argument("--mirror", action="store_true", help=help_of(S, "mirror"))
     upload.add_argument("--mirror-max-remove", type=share, metavar="SHARE",
                         **option(S, "mirror_max_remove"))
@@ -145,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                        **option(UploadOptions, "skill_id"))
     cxone.add_argument("--default-time-zone", metavar="ZONE",
                        **option(UploadOptions, "default_time_zone"))
-    cxone.add_argument("--job-timeout", type=float, metavar="S", **option(S, "job_timeout"))
-    cxone.add_argument("--retry-for", type=float, metavar="S",
+    cxone.add_argument("--job-timeout", type=number, metavar="S", **option(S, "job_timeout"))
+    cxone.add_argument("--retry-for", type=number, metavar="S",
                        **option(RetryPolicy, "give_up_after"))
     cxone.add_argument("--record-id-field", action="append", default=[], metavar="NAME",
                        help=help_of(ListFields, "record_id_fields"))
@@ -170,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild the HTML run report from a run's report.json and print the "
         "same summary as a table.",
     )
-    report.add_argument("out", type=Path, metavar="OUT", help="a run's output directory")
+    report.add_argument("out", type=Path, metavar="OUT",
+                        help="a run's output directory, or its report.json")
     report.set_defaults(handler=_report)
 
     add_sandbox_command(commands)
@@ -277,6 +288,8 @@ async def _upload(args: argparse.Namespace) -> int:
     stop = anyio.Event()
     show = sys.stderr.isatty()
     report = None
+    # Before the sandbox says it is there: a missing file is the first thing to hear of.
+    await check_source(args.file, settings)
     async with AsyncExitStack() as stack:
         if settings.credentials is None and (not settings.dry_run or settings.mirror):
             sandbox = await stack.enter_async_context(Sandbox())
@@ -295,26 +308,50 @@ async def _upload(args: argparse.Namespace) -> int:
     if show:
         sys.stderr.write(progress_line(progress) + "\n")
     print(summary_line(report))
+    if note := _encoding_note(report, guessed=settings.encoding == "auto"):
+        print(note, file=sys.stderr)
     if incomplete := report.verification.get("incomplete"):
         print(f"streamer: reading the list back could not finish ({incomplete}); the rows "
               "it could not check are failed as verify_incomplete and may well be in the "
               "list: check them in CXone, or upload failed.csv again later", file=sys.stderr)
     unmirrored = bool(report.mirror.get("failed"))
     if unmirrored:
-        print(f"streamer: {report.mirror['failed']:,} records could not be removed from the "
-              "list; removed.csv says why for each", file=sys.stderr)
+        print(f"streamer: {counted(report.mirror['failed'], 'record')} could not be removed "
+              "from the list; removed.csv says why for each", file=sys.stderr)
     return EXIT_FAILED_ROWS if report.failed or unmirrored or not report.balanced else EXIT_OK
 
 
+def _encoding_note(report: Report, *, guessed: bool) -> str | None:
+    """The encoding streamer guessed, when it is not UTF-8 (nearly every file is, and a
+    line for it each run would be noise), or UTF-8 with stray bytes read as cp1252."""
+    encoding, strays = report.reading.get("encoding"), report.reading.get("bytes_read_as_cp1252")
+    if not guessed or not encoding:
+        return None
+    name = Path(report.input).name
+    if encoding != "utf-8":
+        return f"streamer: read {name} as {encoding} (guessed; --encoding NAME to choose)"
+    if strays:
+        return (f"streamer: read {name} as utf-8, with {counted(strays, 'stray byte sequence')} "
+                "read as cp1252")
+    return None
+
+
+def _report_dir(given: Path) -> Path:
+    """The output directory ``report`` was given, itself or by its report.json."""
+    out = given.parent if given.name == "report.json" and given.is_file() else given
+    if not (out / "report.json").is_file():
+        raise InputError(f"{out}: no report.json (is it a streamer output directory?)")
+    return out
+
+
 async def _report(args: argparse.Namespace) -> int:
-    if not (args.out / "report.json").is_file():
-        raise InputError(f"{args.out}: no report.json (is it a streamer output directory?)")
+    out = _report_dir(args.out)
     try:
-        report = await anyio.to_thread.run_sync(write_html, args.out)
+        report = await anyio.to_thread.run_sync(write_html, out)
     except (ValueError, KeyError) as error:
-        raise InputError(f"{args.out}/report.json is not a streamer report ({error})") from None
+        raise InputError(f"{out}/report.json is not a streamer report ({error})") from None
     print(render_text(report))
-    print(f"\nwrote {args.out / 'report.html'}")
+    print(f"\nwrote {out / 'report.html'}")
     return EXIT_OK
 
 

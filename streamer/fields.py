@@ -113,13 +113,14 @@ def list_field(text: str) -> ListField:
     if colon and prefix.strip().casefold() in ("custom", "phone"):
         name = name.strip()
         if not name:
-            raise ConfigError(f"--map {text!r}: the custom field needs a name")
+            raise ConfigError(f"list field {text!r}: the custom field needs a name (--map / "
+                              "Settings.field_map)")
         kind = FieldKind.PHONE if prefix.strip().casefold() == "phone" else FieldKind.TEXT
         return ListField(name, kind, custom=True, confirmed=False)
     found = _BY_NAME.get(text.strip().casefold())
     if found is None:
-        raise ConfigError(f"--map: unknown list field {text.strip()!r}; choose from "
-                          f"{FIELD_CHOICES}")
+        raise ConfigError(f"unknown list field {text.strip()!r} (--map / Settings.field_map); "
+                          f"choose from {FIELD_CHOICES}")
     return found
 
 

@@ -13,7 +13,6 @@ Every outcome goes to the journal first; a re-run drops the rows it has settled.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import uuid
@@ -29,6 +28,8 @@ from anyio.abc import ObjectSendStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
+from streamer._detached import DetachedTask
+from streamer._plural import counted
 from streamer.cxone import CXoneClient, connect
 from streamer.errors import Interrupted, echoes_dropped, one_error_alone
 from streamer.input import CsvSource
@@ -81,9 +82,9 @@ class _Run:
             if self.stop.is_set():
                 self.log.warning("streamer.run_stopped", rows_read=source.rows_read,
                                  decided=self.journal.counts().total)
-                raise Interrupted(f"stopped after {source.rows_read:,} rows; the journal in "
-                                  f"{self.out_dir} keeps every decided row: run the same "
-                                  "command again to resume")
+                raise Interrupted(f"stopped after {counted(source.rows_read, 'row')}; the "
+                                  f"journal in {self.out_dir} keeps every decided row: run "
+                                  "the same command again to resume")
             mirror = await delivery.mirror_list(self.client, self.settings, self.journal, self.log,
                                                 self.list_id, self.path, self.stop, self._rng)
             return await finish_run(
@@ -237,14 +238,12 @@ async def stream(path: str | PathLike[str], settings: Settings, *,
         async with send:
             return await pipeline.execute(send.send)
 
-    task = asyncio.get_running_loop().create_task(produce())
+    task = DetachedTask(produce)
     try:
         async with receive:
             async for outcomes in receive:
                 for outcome in outcomes:
                     yield outcome
-        await task
+        await task.result()
     finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.wait([task])
+        await task.stop()

@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 
 class OutcomeKind(StrEnum):
@@ -31,6 +31,7 @@ class ReasonCode(StrEnum):
     MALFORMED_ROW = "malformed_row"
     MISSING_PHONE = "missing_phone"
     INVALID_PHONE = "invalid_phone"
+    PHONE_IN_SCIENTIFIC_NOTATION = "phone_in_scientific_notation"
     INVALID_EMAIL = "invalid_email"
     UNKNOWN_COUNTRY = "unknown_country"
     MISSING_EXTERNAL_ID = "missing_external_id"
@@ -54,14 +55,26 @@ class ReasonCode(StrEnum):
     VERIFY_INCOMPLETE = "verify_incomplete"
 
     @staticmethod
-    def missing(column: str) -> str:
+    def missing(column: str) -> NamedReason:
         """The reason for a blank required column: ``missing_<column>``."""
-        return f"missing_{column}"
+        return NamedReason(f"missing_{column}")
 
     @staticmethod
-    def invalid(field_slug: str) -> str:
+    def invalid(field_slug: str) -> NamedReason:
         """The reason for a mapped field's value CXone would refuse: ``invalid_<field>``."""
-        return f"invalid_{field_slug}"
+        return NamedReason(f"invalid_{field_slug}")
+
+
+class NamedReason(str):
+    """A reason named after the run's own column or field (``missing_email``,
+    ``invalid_score``): of the families :attr:`ReasonCode.MISSING_COLUMN` and
+    :attr:`ReasonCode.INVALID_FIELD`, which no fixed list can hold."""
+
+    __slots__ = ()
+
+
+#: Why a row did not go in as it stood: a fixed code, or one named after a column.
+Reason = ReasonCode | NamedReason
 
 
 #: What each reason means and what the user can do about it (the README's table).
@@ -72,6 +85,9 @@ REASON_HELP: dict[ReasonCode, str] = {
     ReasonCode.MISSING_PHONE: "the phone column is blank; add a number",
     ReasonCode.INVALID_PHONE: "libphonenumber says the number cannot be dialled in its region; "
     "fix the digits, write it with +country code, or fill the country column",
+    ReasonCode.PHONE_IN_SCIENTIFIC_NOTATION: "the number is in scientific notation "
+    "(1.51E+11): a spreadsheet showed it so and its last digits are lost; format the phone "
+    "column as text in the spreadsheet and export the file again",
     ReasonCode.INVALID_EMAIL: "the email is not a syntactically valid address; fix or blank it",
     ReasonCode.UNKNOWN_COUNTRY: "the country column holds no country streamer knows (ISO "
     "codes, English, official and local names are read) and no phone of the row is written "
@@ -168,7 +184,7 @@ class Row:
         self.external_id = ""
         #: The values of the mapped fields beyond the base four, in upload order.
         self.extra: list[str] | None = None
-        self.reason: str | None = None  # a ReasonCode, or ReasonCode.missing(column)
+        self.reason: Reason | None = None
         #: More about the reason (e.g. which DNC group listed the number); for a row kept,
         #: what was done to its fields (``notes``), e.g. a secondary number left out.
         self.detail = ""
@@ -190,7 +206,7 @@ class Outcome(NamedTuple):
 
     record: int
     outcome: OutcomeKind
-    reason: str | None = None
+    reason: Reason | None = None
     duplicate_of: int | None = None
     external_id: str = ""
     #: The row's fields as read, for rejected and failed rows (to fix and feed again).
@@ -301,6 +317,23 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
+class UploadSummary(TypedDict):
+    """``report.json``'s ``upload``: :meth:`UploadStats.summary`."""
+
+    batches: int
+    failed_batches: int
+    rows_sent: int
+    requests: int
+    succeeded: int
+    retries: int
+    throttled: int
+    success_rate: float | None
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    #: The adaptive window: ``start``, ``lowest``, ``highest``, ``final`` and ``maximum``.
+    concurrency: dict[str, int]
+
+
 @dataclass(slots=True)
 class UploadStats:
     """What the uploader saw: requests, retries, throttling, and latency."""
@@ -324,7 +357,7 @@ class UploadStats:
         self.timeline.append([round(time.monotonic() - self.started, 3), round(latency_ms, 1),
                               status, concurrency])
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> UploadSummary:
         p50, p95 = percentile(self.latencies_ms, 0.5), percentile(self.latencies_ms, 0.95)
         return {
             "batches": self.batches,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -39,6 +40,8 @@ DedupMode = Literal["off", "exact", "fuzzy"]
 DEDUP_MODES: tuple[str, ...] = get_args(DedupMode)
 InvalidEmail = Literal["reject", "blank"]
 INVALID_EMAIL_ACTIONS: tuple[str, ...] = get_args(InvalidEmail)
+#: A path as a caller may give one; :class:`Settings` keeps it as a :class:`Path`.
+StrPath = str | PathLike[str]
 #: ``--map`` entries: a list field as the user wrote it, and its input column(s).
 FieldMapping = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -50,7 +53,7 @@ FieldMapping = tuple[tuple[str, tuple[str, ...]], ...]
 class Settings:
     """Everything that shapes a run. Frozen: one object flows through every stage."""
 
-    out_dir: Path | None = _option(None, "output directory (default: streamer-out/<file stem>/)")
+    out_dir: StrPath | None = _option(None, "output directory (default: streamer-out/<file stem>/)")
     list_name: str | None = _option(
         None, "calling list to find by name, or create (default: the file stem)")
     list_id: int | None = _option(None, "id of an existing calling list")
@@ -87,7 +90,7 @@ class Settings:
     allowed_countries: frozenset[str] | None = _option(
         None, "the countries this campaign may call, as ISO codes or names (the row's "
         "country, else the phone's)")
-    dnc_file: Path | None = _option(
+    dnc_file: StrPath | None = _option(
         None, "do-not-call file: one number per line, in any format")
     dnc_groups: tuple[int, ...] = _option(
         (), "a CXone DNC group (by id) whose numbers are not called; repeatable, read-only")
@@ -123,8 +126,9 @@ class Settings:
     restart: bool = _option(
         False, "discard an unfinished run's journal in --out and start over")
     audit_full_pii: bool = _option(
-        False, "personal data in audit.jsonl: phones to their last 4 digits and emails to "
-        "first letter and domain, or in full (default: masked)")
+        False, "personal data in audit.jsonl: phones to their last 4 digits, emails to "
+        "first letter and domain, external ids to their last 4 characters, or in full "
+        "(default: masked)")
     resend_rounds: int = _option(
         2, "times rows missing from the list on read-back are re-sent before they fail "
         "(default: {default})")
@@ -149,8 +153,11 @@ class Settings:
         "inputs of 16 MiB or more, 0 below)")  # None: by file size
 
     def __post_init__(self) -> None:
+        for name in ("out_dir", "dnc_file"):
+            object.__setattr__(self, name, _as_path(name, getattr(self, name)))
         if self.list_name is not None and self.list_id is not None:
-            raise ConfigError("give --list or --list-id, not both")
+            raise ConfigError("give a list by name or by id, not both (--list / "
+                              "Settings.list_name, --list-id / Settings.list_id)")
         if self.delimiter != "auto" and self.delimiter not in DELIMITERS:
             raise ConfigError(
                 f"unknown delimiter {self.delimiter!r}: use auto, {', '.join(DELIMITERS)}"
@@ -161,29 +168,34 @@ class Settings:
             except LookupError:
                 raise ConfigError(f"unknown encoding {self.encoding!r}") from None
             if not codec._is_text_encoding:  # base64, rot13, ...: codecs, not encodings
-                raise ConfigError(f"--encoding {self.encoding}: not a text encoding")
+                raise ConfigError(f"encoding {self.encoding}: not a text encoding (--encoding / "
+                                  "Settings.encoding)")
         if not self.has_header and not self.column_names:
-            raise ConfigError("--no-header needs --columns naming every column")
+            raise ConfigError("a file without a header needs every column named (--no-header with "
+                              "--columns / Settings.has_header=False with Settings.column_names)")
         self.list_mapping()  # an unknown field, or a field given twice, stops here
         region = region_for_country(self.default_region)
         if region is None:
             raise ConfigError(f"unknown default region {self.default_region!r}: use e.g. US, "
-                              "GB or a country's name")
+                              "GB or a country's name (--default-region / "
+                              "Settings.default_region)")
         object.__setattr__(self, "default_region", region)
         if self.dedup not in DEDUP_MODES:
-            raise ConfigError("--dedup must be off, exact or fuzzy")
+            raise ConfigError("dedup must be off, exact or fuzzy (--dedup / Settings.dedup)")
         if self.invalid_email not in INVALID_EMAIL_ACTIONS:
-            raise ConfigError("--invalid-email must be reject or blank")
+            raise ConfigError("invalid_email must be reject or blank (--invalid-email / "
+                              "Settings.invalid_email)")
         if self.allowed_countries is not None:
             regions = {name: region_for_country(name) for name in self.allowed_countries}
             if unknown := sorted(name for name, region in regions.items() if region is None):
-                raise ConfigError(f"unknown countries in --allowed-countries: "
-                                  f"{', '.join(unknown)} (use ISO codes such as US, CA, or "
-                                  "countries' names)")
+                raise ConfigError(f"unknown allowed countries: {', '.join(unknown)} (use ISO codes "
+                                  "such as US, CA, or countries' names; --allowed-countries "
+                                  "/ Settings.allowed_countries)")
             object.__setattr__(self, "allowed_countries",
                                frozenset(region for region in regions.values() if region))
         if not 1 <= self.max_record_chars <= MAX_RECORD_CHARS:
-            raise ConfigError(f"--max-record-chars must be between 1 and {MAX_RECORD_CHARS}")
+            raise ConfigError(f"max_record_chars must be between 1 and {MAX_RECORD_CHARS} "
+                              "(--max-record-chars / Settings.max_record_chars)")
         if not 1 <= self.batch_size <= MAX_RECORDS_PER_FILE:
             raise ConfigError(f"batch size must be between 1 and {MAX_RECORDS_PER_FILE:,}")
         if self.concurrency < 1:
@@ -191,18 +203,21 @@ class Settings:
         if self.max_concurrency == 0:
             object.__setattr__(self, "max_concurrency", 4 * self.concurrency)
         if self.max_concurrency < self.concurrency:
-            raise ConfigError("--max-concurrency must be at least --concurrency")
+            raise ConfigError("the most uploads in flight must be at least the starting number "
+                              "(--max-concurrency / Settings.max_concurrency, --concurrency / "
+                              "Settings.concurrency)")
         if self.chunk_rows < 1 or self.stream_buffer < 1:
             raise ConfigError("chunk_rows and stream_buffer must be at least 1")
         if self.workers is not None and self.workers < 0:
-            raise ConfigError("--workers must be 0 or more")
+            raise ConfigError("workers must be 0 or more (--workers / Settings.workers)")
         if self.job_timeout <= 0:
             raise ConfigError("job timeout must be positive")
         if self.resend_rounds < 0:
             raise ConfigError("resend rounds must be 0 or more")
         if not 0.0 <= self.mirror_max_remove <= 1.0:
-            raise ConfigError("--mirror-max-remove must be a share between 0 and 1, not "
-                              f"{self.mirror_max_remove!r}")
+            raise ConfigError("mirror_max_remove must be a share between 0 and 1, not "
+                              f"{self.mirror_max_remove!r} (--mirror-max-remove / "
+                              "Settings.mirror_max_remove)")
         if self.webhook_timeout <= 0 or self.webhook_attempts < 1:
             raise ConfigError("webhook timeout must be positive and attempts at least 1")
         if self.webhook_url is not None:
@@ -228,13 +243,14 @@ class Settings:
             target = list_field(written)
             key = target.label.casefold()
             if key in mapped:
-                raise ConfigError(f"--map {target.label} is given twice")
+                raise ConfigError(f"{target.label} is mapped twice (--map / Settings.field_map)")
             names = tuple(name.strip() for name in wanted if name.strip())
             if not names:
-                raise ConfigError(f"--map {target.label}= names no column")
+                raise ConfigError(f"{target.label} is mapped to no column (--map / "
+                                  "Settings.field_map)")
             if len(names) > 1 and target.name != "PhoneNumber":
-                raise ConfigError(f"--map {target.label}: only PhoneNumber takes several "
-                                  "columns")
+                raise ConfigError(f"{target.label} is mapped to several columns: only "
+                                  "PhoneNumber takes several (--map / Settings.field_map)")
             mapped[key] = (target, names)
         for attribute, name in (("phone", "PhoneNumber"), ("email", "Email"),
                                 ("first_name", "FirstName"), ("last_name", "LastName"),
@@ -242,10 +258,11 @@ class Settings:
             column = getattr(self.columns, attribute)
             if column is None:
                 continue
-            flag = f"--{attribute.replace('_', '-')}-column"
+            flag = f"--{attribute.replace('_', '-')}-column / Settings.columns.{attribute}"
             if name.casefold() in mapped:
                 if mapped[name.casefold()][1] != (column,):
-                    raise ConfigError(f"{flag} and --map {name} name different columns")
+                    raise ConfigError(f"{name}: the column setting ({flag}) and the mapping "
+                                      "(--map / Settings.field_map) name different columns")
                 continue
             mapped[name.casefold()] = (list_field(name), (column,))
         return tuple(mapped.values())
@@ -270,7 +287,7 @@ class Settings:
         each try). A mirror under way is finished, never silently dropped: its journal
         refuses a resume without ``--mirror`` (:mod:`streamer.delivery._mirror`).
         """
-        dnc = self.dnc_file
+        dnc = self.dnc_path
         return json.dumps({
             "delimiter": self.delimiter, "encoding": self.encoding,
             "has_header": self.has_header, "column_names": self.column_names,
@@ -297,12 +314,27 @@ class Settings:
             if self.credentials is not None else None,
         }, sort_keys=True)
 
+    @property
+    def dnc_path(self) -> Path | None:
+        """``dnc_file`` as the :class:`Path` it is kept as."""
+        return None if self.dnc_file is None else Path(self.dnc_file)
+
     def output_dir(self, input_path: Path) -> Path:
         """``--out``, or ``streamer-out/<file stem>/`` beside the current directory."""
         if self.out_dir is not None:
-            return self.out_dir
+            return Path(self.out_dir)
         return Path("streamer-out") / input_path.name.split(".")[0]
 
     def target_list_name(self, input_path: Path) -> str:
         """``--list``, or the input file's stem when neither --list nor --list-id is given."""
         return self.list_name or input_path.name.split(".")[0]
+
+
+def _as_path(name: str, value: object) -> Path | None:
+    """A path setting as a :class:`Path`: a ``str`` or any ``os.PathLike`` is taken."""
+    if value is None or isinstance(value, Path):
+        return value
+    if isinstance(value, str | PathLike):
+        return Path(value)
+    raise TypeError(f"Settings.{name}: expected a path (str or os.PathLike), not "
+                    f"{type(value).__name__}")

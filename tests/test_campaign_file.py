@@ -242,7 +242,7 @@ def test_a_wrong_value_is_refused_in_the_flags_own_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, flag: list[str],
 ) -> None:
     words = flag_error(capsys, *flag)
-    assert words.startswith(f"argument {flag[0]}: ")
+    assert words.startswith(f"{flag[0]}: ")
     line = refusal(capsys, "x.csv", "--config", str(campaign(tmp_path, text)))
     assert line == f"streamer: campaign file {tmp_path / 'c.toml'}: {words}"
 
@@ -262,7 +262,7 @@ def test_a_wrong_value_is_refused_in_the_flags_own_words(
     ("default-region = ['GB', 'IE']", "default-region: an array, where --default-region "
                                       "takes CC"),
     ('dedup = ["exact"]', "dedup: an array, where --dedup takes one of off, exact, fuzzy"),
-    ("list = 'a'\nlist-id = 3", "argument --list-id: not allowed with argument --list"),
+    ("list = 'a'\nlist-id = 3", "--list-id: not allowed with argument --list"),
 ])
 def test_a_mistake_in_the_file_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str,

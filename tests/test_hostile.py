@@ -112,7 +112,7 @@ UNUSABLE: list[tuple[str, Callable[[Path], Path], tuple[str, ...], tuple[str, ..
      write("cut.csv.gz", gzip.compress(f"phone\n{PHONE}\n".encode() * 5000)[:-40]), (),
      ("corrupt or truncated gzip data",)),
     ("a codec that is not a text encoding", write("b64.csv", f"phone\n{PHONE}\n".encode()),
-     ("--encoding", "base64"), ("--encoding base64: not a text encoding",)),
+     ("--encoding", "base64"), ("encoding base64: not a text encoding (--encoding",)),
     ("thousands of columns, none a phone",
      write("wide.csv", ",".join(f"c{i}" for i in range(5000)).encode() + b"\n"), (),
      ("no phone column", "c0, c1,", "c19 and 4,980 more")),

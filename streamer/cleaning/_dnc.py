@@ -83,7 +83,7 @@ class DoNotCallBuilder:
                     if text and not text.startswith("#"):
                         self._add(text.split(",")[0], source)
         except OSError as error:
-            raise InputError(f"--dnc {path}: {error.strerror}") from None
+            raise InputError(f"do-not-call file {path}: {error.strerror}") from None
 
     async def add_group(
         self, label: str, entries: AsyncIterable[DncEntry], *, today: str | None = None
@@ -138,8 +138,8 @@ async def load_do_not_call(
     if settings.dnc_file is None and not settings.wants_dnc_groups:
         return None
     builder = DoNotCallBuilder(settings.default_region)
-    if settings.dnc_file is not None:
-        await anyio.to_thread.run_sync(builder.add_file, settings.dnc_file)
+    if (dnc_path := settings.dnc_path) is not None:
+        await anyio.to_thread.run_sync(builder.add_file, dnc_path)
     if settings.wants_dnc_groups:
         assert groups is not None, "connected because the groups are wanted"
         await _add_groups(builder, settings, groups, log)

@@ -16,7 +16,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from phonenumbers.timezone import time_zones_for_number
 
-from streamer.cleaning._phones import read_phone
+from streamer.cleaning._phones import SCIENTIFIC_NOTE, in_scientific_notation, read_phone
 from streamer.csv_text import neutralize
 from streamer.fields import ColumnMap, FieldKind
 from streamer.notes import Note
@@ -79,9 +79,11 @@ class FieldValues:
                 if not raw or (at == primary_at and extra.fallback):
                     values.append("")
                     continue
-                read = read_phone(raw, region)
+                scientific = in_scientific_notation(raw)
+                read = None if scientific else read_phone(raw, region)
                 if read is None or read[0] in dialled:
-                    why = "not a valid number" if read is None else "the same number again"
+                    why = (SCIENTIFIC_NOTE if scientific else "not a valid number"
+                           if read is None else "the same number again")
                     Note.add(row, Note.left_out(target.name, why))
                     values.append("")
                     continue

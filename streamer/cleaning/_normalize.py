@@ -14,7 +14,12 @@ from functools import partial
 
 from streamer.cleaning import _emails as emails
 from streamer.cleaning._fields import FieldValues
-from streamer.cleaning._phones import read_phone, read_phone_exact
+from streamer.cleaning._phones import (
+    SCIENTIFIC_NOTE,
+    in_scientific_notation,
+    read_phone,
+    read_phone_exact,
+)
 from streamer.countries import region_for_country
 from streamer.fields import DEFAULT_TIME_ZONES, ColumnMap
 from streamer.notes import Note
@@ -133,17 +138,19 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                 region = row.country = found
         raw_phone = fields[phone_at].strip()
         read = (read_phone(raw_phone, region)
-                if raw_phone and (not not_understood or raw_phone[0] == "+") else None)
+                if raw_phone and (not not_understood or raw_phone[0] == "+")
+                and not in_scientific_notation(raw_phone) else None)
         primary_at = phone_at
         if read is None and fallbacks:
             for primary_at in fallbacks:
                 if (raw := fields[primary_at].strip()) and (
-                        not not_understood or raw[0] == "+") and (
-                        read := read_phone(raw, region)) is not None:
+                        not not_understood or raw[0] == "+") and not in_scientific_notation(
+                        raw) and (read := read_phone(raw, region)) is not None:
                     break
             if read is not None and raw_phone:
                 why = ("no +code, and the country was not understood"
-                       if not_understood and raw_phone[0] != "+" else "not a valid number")
+                       if not_understood and raw_phone[0] != "+" else SCIENTIFIC_NOTE
+                       if in_scientific_notation(raw_phone) else "not a valid number")
                 Note.add(row, Note.left_out(columns.header[phone_at], why))
             raw_phone = raw_phone or next(
                 (value for at in fallbacks if (value := fields[at].strip())), "")
@@ -152,7 +159,8 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                 row.reason = (ReasonCode.EMPTY_ROW if not any(v.strip() for v in fields)
                               else ReasonCode.MISSING_PHONE)
             else:
-                row.reason = ReasonCode.INVALID_PHONE
+                row.reason = (ReasonCode.PHONE_IN_SCIENTIFIC_NOTATION
+                              if in_scientific_notation(raw_phone) else ReasonCode.INVALID_PHONE)
             continue
         if email_at is not None and (raw_email := fields[email_at].strip()):
             email = emails.normalize_email(raw_email)  # not via the wrapper: per row

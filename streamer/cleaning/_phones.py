@@ -18,6 +18,7 @@ of values; a new ``phonenumbers`` release must pass them before it ships.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -276,3 +277,15 @@ def read_phone(raw: str, region: str) -> Read | None:
     :func:`read_phone_exact`, without its cost for numbers as people write them."""
     read = _read_fast(raw, region)
     return library_read(raw, region) if read is UNSURE else read
+
+
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+]?\d+")
+#: Why such a number is not read: the digits past the shown precision are gone.
+SCIENTIFIC_NOTE = "in scientific notation (Excel dropped its digits)"
+
+
+def in_scientific_notation(raw: str) -> bool:
+    """``1.51E+11``: a number a spreadsheet showed in scientific notation and exported
+    so; its last digits are lost, and reading what is left could dial someone else.
+    Callers ask before :func:`read_phone`: it costs a membership test per number."""
+    return ("E" in raw or "e" in raw) and _SCIENTIFIC.fullmatch(raw.strip()) is not None

@@ -9,7 +9,7 @@ from streamer.cleaning._dnc import DoNotCall
 from streamer.errors import InputError
 from streamer.fields import ColumnMap
 from streamer.notes import Note
-from streamer.records import ReasonCode, Row, RowBatch, header_key
+from streamer.records import NamedReason, ReasonCode, Row, RowBatch, header_key
 from streamer.upload_format import derive_external_id, upload_line
 
 #: Required-column names that mean one of the fields streamer knows.
@@ -22,12 +22,12 @@ def column_slug(name: str) -> str:
     return re.sub(r"[\W_]+", "_", name.casefold()).strip("_")
 
 
-def required_columns(names: Sequence[str], columns: ColumnMap) -> list[tuple[int, str]]:
+def required_columns(names: Sequence[str], columns: ColumnMap) -> list[tuple[int, NamedReason]]:
     """(column index, reason) for each required column; an absent column is an error."""
     by_key: dict[str, int] = {}
     for position, header in enumerate(columns.header):
         by_key.setdefault(header_key(header), position)
-    required = []
+    required: list[tuple[int, NamedReason]] = []
     for name in names:
         key = header_key(name)
         field = _FIELDS.get(key)

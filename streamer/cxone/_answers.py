@@ -148,7 +148,7 @@ def records_page(body: Any, what: str, id_fields: Sequence[str]) -> RecordsPage:
         raise UnreadableAnswer(
             f"{what}: the list's records carry none of the external id fields streamer "
             f"reads ({spelled}); their fields: {_fields_seen(records[:5])}. "
-            "Name the right one with --record-id-field")
+            "Name the right one (--record-id-field / ListFields.record_id_fields)")
     status = result.get("status")
     return RecordsPage(len(records), ids, _optional_int(result, "totalRecords"),
                        str(status) if status else None,
@@ -240,5 +240,5 @@ def dnc_page(body: Any, what: str, phone_fields: Sequence[str]) -> tuple[list[Dn
         raise UnreadableAnswer(
             f"{what}: the DNC records carry none of the phone fields streamer reads "
             f"({spelled}); their fields: {_fields_seen(records[:5])}. "
-            "Name the right one with --dnc-phone-field")
+            "Name the right one (--dnc-phone-field / ListFields.dnc_phone_fields)")
     return entries, len(records)

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 import aiohttp
 from structlog.typing import FilteringBoundLogger
 
+from streamer._detached import asyncio_running
 from streamer.cxone._client import CXoneClient
 from streamer.errors import ConfigError, HTTPStatusError
 from streamer.settings import Settings
@@ -24,8 +25,14 @@ async def connect(
         raise ConfigError(
             "no CXone credentials: set CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, "
             "CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET"
-            + ("" if settings.dry_run else ", or use --dry-run")
+            + ("" if settings.dry_run else ", or make it a dry run (--dry-run, "
+               "Settings.dry_run)")
         )
+    if not asyncio_running():
+        raise ConfigError(
+            "talking to CXone needs asyncio (its HTTP client, aiohttp, runs only there): run "
+            "streamer under asyncio; under trio only a dry run without DNC groups or a "
+            "mirror works")
     session = await stack.enter_async_context(aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=settings.retry.timeout),
     ))

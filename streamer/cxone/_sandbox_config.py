@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,7 +59,7 @@ class SandboxConfig:
     lose_rate: float = 0.0
     seed: int = 0
     #: DNC groups to serve: (name, file of "number[,expiredDate]" lines).
-    dnc_groups: tuple[tuple[str, Path], ...] = ()
+    dnc_groups: tuple[tuple[str, str | PathLike[str]], ...] = ()
     max_records_per_file: int = MAX_RECORDS_PER_FILE
     max_file_bytes: int = MAX_FILE_BYTES
     max_record_chars: int = MAX_RECORD_CHARS
@@ -86,6 +87,8 @@ class SandboxConfig:
                              f"not {self.record_keys!r}")
         if not self.dnc_phone_field:
             raise ValueError("dnc_phone_field must name a field")
+        object.__setattr__(self, "dnc_groups",
+                           tuple((name, Path(file)) for name, file in self.dnc_groups))
 
 
 def is_api_path(path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +33,7 @@ class DncGroups:
         self._groups: dict[int, _DncGroup] = {}
         for name, path in config.dnc_groups:
             group_id = self.add(name)
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for line in Path(path).read_text(encoding="utf-8").splitlines():
                 number, _, until = line.strip().partition(",")
                 if number and not number.startswith("#"):
                     self._groups[group_id].records.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiofiles
+import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamer.records import Outcome, OutcomeKind, UploadBatch, Verification, row_outcomes
@@ -43,6 +43,6 @@ async def write_batch_files(
         async for batch in receive:
             path = directory / batch.file_name
             with writing(path):
-                async with aiofiles.open(path, "wb") as file:
+                async with await anyio.open_file(path, "wb") as file:
                     await file.write(batch.payload)
             await send_outcomes.send(row_outcomes(batch.rows, OutcomeKind.ACCEPTED))

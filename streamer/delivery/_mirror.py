@@ -34,6 +34,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream
 from structlog.typing import FilteringBoundLogger
 
+from streamer._plural import counted
 from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._reconcile import Reconciler
 from streamer.delivery._target import ListTarget, Removal
@@ -75,7 +76,7 @@ async def mirror_list(
         return state
     failed = journal.counts().by_kind.get(OutcomeKind.FAILED, 0)
     if failed:
-        return _skip(state, log, f"{failed:,} rows failed: the list is not mirrored while "
+        return _skip(state, log, f"{counted(failed, 'row')} failed: the list is not mirrored while "
                                  "any row of the file is missing from it")
     assert target is not None, "a mirror connects to the tenant, even in a dry run"
     try:
@@ -138,7 +139,8 @@ class _Mirror:
         if state.would_remove > state.max_remove * state.list_size:
             share = state.would_remove / state.list_size
             self._refuse(
-                f"it would remove {state.would_remove:,} of the {state.list_size:,} records "
+                f"it would remove {state.would_remove:,} of the "
+                f"{counted(state.list_size, 'record')} "
                 f"in list {self._name!r} ({share:.0%}), more than --mirror-max-remove "
                 f"{state.max_remove:g} allows (a larger share allows it)")
             return

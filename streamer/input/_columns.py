@@ -70,11 +70,12 @@ def map_columns(
                              f"{_show_columns(header)}")
         return index
 
-    mapped = {target.label: (target, tuple(column_of(name, f"--map {target.label}")
-                                           for name in names))
+    mapped = {target.label: (target, tuple(
+        column_of(name, f"{target.label} (--map / Settings.field_map)") for name in names))
               for target, names in mapping}
     if chosen.country is not None:
-        country: int | None = column_of(chosen.country, "--country-column")
+        country: int | None = column_of(
+            chosen.country, "the country (--country-column / Settings.columns.country)")
     else:
         country = _guess(by_key, "country")
 
@@ -87,8 +88,8 @@ def map_columns(
     if not phones and (guessed := _guess(by_key, "phone")) is not None:
         phones = (guessed,)
     if not phones:
-        raise InputError(f"no phone column (map one: --map PhoneNumber=COLUMN); columns "
-                         f"found: {_show_columns(header)}")
+        raise InputError(f"no phone column: name it (--phone-column / Settings.columns.phone, "
+                         f"or --map PhoneNumber=COLUMN); columns found: {_show_columns(header)}")
     email = find("Email", "email")
     columns = ColumnMap(
         header=header, phone=phones[0], email=email, first_name=find("FirstName", "first_name"),

@@ -170,12 +170,12 @@ def choose_decoder(head: bytes, wanted: str) -> tuple[Decoder, int]:
         guessed = _utf16_without_bom(head)
         if guessed is not None:
             return Decoder(guessed, f"; it looked like {guessed.upper()}: name its "
-                            "encoding with --encoding"), 0
+                            "encoding (--encoding / Settings.encoding)"), 0
         return Decoder("utf-8", lenient=True, ascii_so_far=True), 0
     info = codecs.lookup(wanted)  # Settings has checked that it exists
     if not info._is_text_encoding:
-        raise InputError(f"--encoding {wanted}: not a text encoding")
-    hint = "; is it in another encoding? (--encoding auto guesses)"
+        raise InputError(f"encoding {wanted}: not a text encoding (--encoding / Settings.encoding)")
+    hint = "; is it in another encoding? (--encoding auto / Settings.encoding 'auto' guesses)"
     name = {"utf-8-sig": "utf-8", "iso8859-1": "latin-1"}.get(info.name, info.name)
     if name == "utf-8":
         return Decoder(name, hint), len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0

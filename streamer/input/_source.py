@@ -158,10 +158,7 @@ class CsvSource:
 
     def _open(self) -> None:
         path = self.path
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        if path.is_dir():
-            raise InputError(f"{path}: is a directory, not a CSV file")
+        _require_file(path)
         try:
             self._binary = open(path, "rb")  # noqa: SIM115 - closed in __aexit__
         except OSError as error:
@@ -390,3 +387,20 @@ def _place(sheet_row: int, fields: list[str], columns: ColumnMap) -> RecordPlace
 
     name = " ".join(filter(None, (value(columns.first_name), value(columns.last_name))))
     return RecordPlace(sheet_row, value(columns.phone), value(columns.email), name)
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a CSV file")
+
+
+async def check_source(path: Path, settings: Settings) -> None:
+    """Refuse now what opening ``path`` for the run would refuse (no such file, not text,
+    no phone column, ...), before anything else starts. A pipe (``<(zcat f.gz)``) is only
+    checked to exist: reading its head would take it from the run."""
+    if await anyio.Path(path).is_file():
+        async with CsvSource(path, settings):
+            return
+    await anyio.to_thread.run_sync(_require_file, path)

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from streamer._plural import counted
 from streamer.records import REASON_HELP, OutcomeKind, Progress, ReasonCode, reason_outcome
 from streamer.run._charts import bars, esc, histogram, line_chart, share, timeline
 from streamer.run._report import Report, write_text_atomically
@@ -68,9 +69,9 @@ def mirror_text(mirror: dict[str, Any] | None) -> str:
         return f"refused: {mirror['refused']}"
     size, count = mirror.get("list_size", 0), mirror.get("would_remove", 0)
     if mirror.get("dry_run"):
-        return f"would remove {count:,} of the list's {size:,} records"
+        return f"would remove {count:,} of the list's {counted(size, 'record')}"
     failed = f", {mirror['failed']:,} could not be" if mirror.get("failed") else ""
-    return f"removed {mirror.get('removed', 0):,} of the list's {size:,} records{failed}"
+    return f"removed {mirror.get('removed', 0):,} of the list's {counted(size, 'record')}{failed}"
 
 
 def _mirror_section(mirror: dict[str, Any] | None) -> str:
@@ -313,5 +314,5 @@ def summary_line(report: Report) -> str:
     state = "balanced" if report.balanced else "NOT BALANCED"
     target = f"list {report.list_id}" if report.list_id is not None else "dry run"
     mirrored = mirror_text(report.mirror)
-    return (f"{report.rows_read:,} rows: {counts or 'none'} ({state}; {target}); "
+    return (f"{counted(report.rows_read, 'row')}: {counts or 'none'} ({state}; {target}); "
             f"{f'mirror {mirrored}; ' if mirrored else ''}outputs in {report.out_dir}")

@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiofiles
 import anyio
 
 from streamer.csv_text import neutralize
-from streamer.records import OutcomeKind
+from streamer.records import OutcomeKind, UploadSummary
 from streamer.run._local_io import writing
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
@@ -39,7 +38,7 @@ class Report:
     list_id: int | None
     list_name: str | None
     job_ids: list[int]
-    upload: dict[str, Any]
+    upload: UploadSummary
     verification: dict[str, Any]
     duration_s: float
     rows_per_second: float
@@ -108,11 +107,13 @@ class RowFileWriter:
         self.path = path
         self._header = header
         self._partial = path.with_name(path.name + ".part")
-        self._file: Any = None
+        self._file: anyio.AsyncFile[str] | None = None
 
     async def open(self) -> None:
         with writing(self._partial):
-            self._file = await aiofiles.open(self._partial, "w", encoding="utf-8", newline="")
+            # anyio's file runs on asyncio and trio alike (aiofiles needs asyncio's loop).
+            self._file = await anyio.open_file(self._partial, "w", encoding="utf-8",
+                                               newline="")
         await self.write_rows([self._header])
 
     async def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
@@ -125,20 +126,22 @@ class RowFileWriter:
 
     async def write_lines(self, text: str) -> None:
         """Append lines already made CSV and safe (each ending in CRLF)."""
+        assert self._file is not None, "open() first"
         with writing(self._partial):
             await self._file.write(text)
 
     async def commit(self) -> None:
+        assert self._file is not None, "open() first"
         with writing(self._partial):
             await self._file.flush()
-            await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
-            await self._file.close()
+            await anyio.to_thread.run_sync(os.fsync, self._file.wrapped.fileno())
+            await self._file.aclose()
         with writing(self.path):
             await anyio.to_thread.run_sync(os.replace, self._partial, self.path)
 
     async def close(self) -> None:
         """Close without committing (the run failed): the ``.part`` file stays for a look.
         Its own failure (the full disk again) would hide the one that got us here."""
-        if self._file is not None and not self._file.closed:
+        if self._file is not None and not self._file.wrapped.closed:
             with contextlib.suppress(OSError):
-                await self._file.close()
+                await self._file.aclose()
