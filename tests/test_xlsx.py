@@ -204,3 +204,15 @@ async def test_a_killed_workbook_run_resumes_and_ends_exact(tmp_path: Path) -> N
         # flight when the kill came may be, once: uploads are idempotent by external id).
         assert sandbox.stats()["records_received"] <= 3000 + 50
         assert json.loads((out / "report.json").read_text())["outcomes"]["uploaded"] == 3000
+
+
+async def test_a_campaign_file_names_the_sheet(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = write_book(tmp_path / "book.xlsx", ("Old", [["phone"], ["+14155550001"]]),
+                      ("New", [["phone"], ["+14155550002"], ["+14155550003"]]))
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text('sheet = "New"\ndry-run = true\n')
+    out = tmp_path / "out"
+    done = await upload(cli_env(sandbox), path, out, "--config", str(campaign))
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads((out / "report.json").read_text())
+    assert report["rows_read"] == 2 and report["reading"]["sheet"] == "New"
