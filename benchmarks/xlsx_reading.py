@@ -10,9 +10,10 @@ workbook types them: a second number stored as a number, an external id as text 
 leading zeros, a signup date, a balance, an opt-in flag. The CSV holds the same rows as
 text. Write-only mode stores text in each cell (inline strings) and no dimension; Excel
 and LibreOffice store each distinct text once (shared strings) and the sheet's dimension,
-which openpyxl reads in one pass less and faster. The workbook is then rewritten that way
-(:func:`as_excel_saves_it`), so the figures are for the files users hand over. Every case reads all rows in a fresh subprocess, ``--repeat`` times; the table
-shows the medians of rows/s and of the subprocess's own peak RSS:
+which spares openpyxl a pass over the sheet to size it, and makes readers hold the texts.
+The workbook is then rewritten that way (:func:`as_excel_saves_it`), so the figures are for
+the files users hand over. Every case reads all rows in a fresh subprocess, ``--repeat``
+times; the table shows the medians of rows/s and of the subprocess's own peak RSS:
 
 - ``csv_reader``: ``csv.reader`` over the CSV (the floor, as in ``python -m benchmarks``);
 - ``calamine``: ``python_calamine`` ``iter_rows()`` over the first sheet;

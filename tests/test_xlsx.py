@@ -105,7 +105,7 @@ async def test_an_empty_sheet_and_a_sheet_named_for_a_csv_are_one_line_errors(
         await read_rows(path)
     text = tmp_path / "contacts.csv"
     text.write_text("phone\n+14155550001\n")
-    with pytest.raises(InputError, match="not an .xlsx workbook"):
+    with pytest.raises(InputError, match=r"not an \.xlsx workbook"):
         await read_rows(text, Settings(sheet="Full"))
 
 
