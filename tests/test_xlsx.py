@@ -117,6 +117,7 @@ async def test_an_empty_sheet_and_a_sheet_named_for_a_csv_are_one_line_errors(
     ("locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)
      + "EncryptionInfo".encode("utf-16-le"), "protected by a password"),
     ("archive.zip", b"PK\x03\x04" + bytes(100), "not a readable .xlsx workbook"),
+    ("missing.xlsx", b"", "no such file"),
 ])
 async def test_unreadable_workbooks_stop_the_run_in_one_line(
     sandbox: Sandbox, tmp_path: Path, name: str, content: bytes | None, words: str
@@ -126,7 +127,8 @@ async def test_unreadable_workbooks_stop_the_run_in_one_line(
         whole = write_book(tmp_path / "whole.xlsx", ("S", [["phone"], *[[n] for n in range(
             14155550000, 14155551000)]])).read_bytes()
         content = whole[: len(whole) // 2]
-    path.write_bytes(content)
+    if name != "missing.xlsx":
+        path.write_bytes(content)
     done = await upload(cli_env(sandbox), path, tmp_path / "out")
     assert done.returncode == 2
     line = one_line(done)
@@ -216,3 +218,12 @@ async def test_a_campaign_file_names_the_sheet(sandbox: Sandbox, tmp_path: Path)
     assert done.returncode == 0, done.stderr.decode()
     report = json.loads((out / "report.json").read_text())
     assert report["rows_read"] == 2 and report["reading"]["sheet"] == "New"
+
+
+async def test_an_xls_file_that_holds_text_is_read_as_the_csv_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_text("phone\t Name\n+14155550001\tAnn\n")
+    async with open_source(path, Settings()) as source:
+        assert not isinstance(source, XlsxSource)
+        assert [row.fields async for batch in source.batches() for row in batch] == [
+            ["+14155550001", "Ann"]]

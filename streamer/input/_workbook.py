@@ -46,21 +46,23 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, Typ
 
 
 def is_workbook(path: Path) -> bool:
-    """Whether ``path`` is read as a workbook: by its name, else by its first bytes.
+    """Whether ``path`` is read as a workbook: by its name, or by its first bytes (a ZIP).
 
-    An Excel 97-2003 ``.xls`` file, or a workbook encrypted with a password (which is not
-    a ZIP at all), stops here with one line saying what to do. A pipe is never one (a
-    ZIP is read from its end, so a workbook must be a file).
+    An Excel 97-2003 workbook, or one encrypted with a password (not a ZIP at all, but
+    the older format's container), stops here with one line saying what to do; an
+    ``.xls`` file that holds text, as some exports do, is read as the CSV it is. What is
+    not a regular file (missing, a directory, a pipe) is left to the CSV source to tell:
+    a ZIP is read from its end, so a workbook must be a file.
     """
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64 * 1024)
+    except OSError:
+        return False  # the CSV source says why it cannot be opened
     suffix = path.suffix.lower()
-    head = b""
-    if path.is_file():
-        try:
-            with open(path, "rb") as file:
-                head = file.read(64 * 1024)
-        except OSError:
-            return False  # the CSV source says why it cannot be opened
-    if head.startswith(_OLE_MAGIC) or suffix == ".xls":
+    if head.startswith(_OLE_MAGIC):
         if _ENCRYPTED in head or suffix in WORKBOOK_SUFFIXES:
             raise InputError(f"{path}: the workbook is protected by a password; remove the "
                              "password in Excel (File > Info > Protect Workbook) or save "
