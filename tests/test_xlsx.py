@@ -18,6 +18,7 @@ import streamer
 from streamer import InputError, Sandbox, SandboxConfig
 from streamer.input import XlsxSource, open_source
 from streamer.input._cells import cell_text
+from streamer.records import Progress
 from streamer.settings import Settings
 from tests.cli_runs import cli_env, one_line, upload, upload_command
 from tests.support import assert_exact, read_outcomes, settings_for, stored_records
@@ -163,8 +164,13 @@ async def test_a_workbook_uploads_end_to_end_as_its_csv_would(
     rows.insert(50, [None] * 5)
     path = write_book(tmp_path / "contacts.xlsx", ("Export", rows))
     out = tmp_path / "out"
-    report = await streamer.run(path, settings_for(sandbox, out, batch_size=64, chunk_rows=100))
+    progress = Progress()
+    report = await streamer.run(path, settings_for(sandbox, out, batch_size=64, chunk_rows=100),
+                                progress=progress)
     saved = await assert_exact(sandbox, out)
+    # The progress line's share: the sheet read through is the whole file.
+    assert progress.bytes_read == progress.bytes_total == path.stat().st_size
+    assert progress.rows_read == 300
     assert report.rows_read == 300 and saved["reading"] == {"format": "xlsx", "sheet": "Export"}
     outcomes = {int(o["record"]): o for o in read_outcomes(out)}
     assert outcomes[5]["outcome"] == "rejected" and outcomes[5]["reason"] == "invalid_phone"
