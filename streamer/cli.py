@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "come from CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_ACCESS_KEY_ID and "
         "CXONE_ACCESS_KEY_SECRET; with none set, an embedded CXone sandbox is used.",
     )
-    upload.add_argument("file", type=Path, help="the contacts CSV (may be gzip-compressed)")
+    upload.add_argument("file", type=Path, help="the contacts file: CSV (may be "
+                        "gzip-compressed), or an .xlsx workbook")
     add_config_option(upload)
     upload.add_argument("--out", type=Path, metavar="DIR", **option(S, "out_dir"))
     target = upload.add_mutually_exclusive_group()
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--list-id", type=positive_int, metavar="N", **option(S, "list_id"))
     upload.add_argument("--delimiter", choices=["auto", *DELIMITERS], **option(S, "delimiter"))
     upload.add_argument("--encoding", metavar="NAME", **option(S, "encoding"))
+    upload.add_argument("--sheet", metavar="NAME", help=help_of(S, "sheet"))
     upload.add_argument("--no-header", action="store_true", help=help_of(S, "has_header"))
     upload.add_argument("--columns", metavar="A,B,C", help=help_of(S, "column_names"))
     columns = upload.add_argument_group(
@@ -207,6 +209,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         list_id=args.list_id,
         delimiter=args.delimiter,
         encoding=args.encoding,
+        sheet=args.sheet,
         has_header=not args.no_header,
         column_names=column_names,
         columns=Columns(

@@ -32,7 +32,7 @@ from streamer._detached import DetachedTask
 from streamer._plural import counted
 from streamer.cxone import CXoneClient, connect
 from streamer.errors import Interrupted, echoes_dropped, one_error_alone
-from streamer.input import CsvSource
+from streamer.input import Source, open_source
 from streamer.records import Outcome, Progress, RowBatch, UploadBatch, UploadStats
 from streamer.run import (
     Journal,
@@ -107,7 +107,7 @@ class _Run:
         await self._choose_delivery()
 
     async def _open_source(self, stack: AsyncExitStack) -> None:
-        self.source = await stack.enter_async_context(CsvSource(self.path, self.settings))
+        self.source: Source = await stack.enter_async_context(open_source(self.path, self.settings))
         assert self.source.columns is not None
         self.columns = self.source.columns
         self.progress.bytes_total = self.source.size

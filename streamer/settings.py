@@ -63,6 +63,8 @@ class Settings:
     encoding: str = _option(
         "auto", "text encoding of the file, e.g. utf-8, cp1252, utf-16; auto detects "
         "UTF-8/UTF-16 by BOM and falls back to cp1252 (default: {default})")
+    sheet: str | None = _option(
+        None, "the sheet of an .xlsx workbook to read, by name (default: the first)")
     has_header: bool = _option(
         True, "the file has no header line; name the columns with --columns")
     column_names: tuple[str, ...] | None = _option(
@@ -289,7 +291,7 @@ class Settings:
         """
         dnc = self.dnc_path
         return json.dumps({
-            "delimiter": self.delimiter, "encoding": self.encoding,
+            "delimiter": self.delimiter, "encoding": self.encoding, "sheet": self.sheet,
             "has_header": self.has_header, "column_names": self.column_names,
             "columns": [getattr(self.columns, f) for f in self.columns.__slots__],
             "field_map": self.field_map, "time_zone_from_phone": self.time_zone_from_phone,

@@ -27,7 +27,8 @@ _FORMATS = (
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
     (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook? save the sheet as CSV)"),
+    # Met only through a pipe or gzip: a workbook given as a file is read as one.
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook? give it as a file, uncompressed)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (save the sheet as CSV)"),
     (b"SQLite format 3\x00", "an SQLite database"),
     (b"\xfd7zXZ\x00", "xz-compressed data (decompress it first)"),

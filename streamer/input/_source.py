@@ -158,7 +158,7 @@ class CsvSource:
 
     def _open(self) -> None:
         path = self.path
-        _require_file(path)
+        require_file(path)
         try:
             self._binary = open(path, "rb")  # noqa: SIM115 - closed in __aexit__
         except OSError as error:
@@ -368,7 +368,7 @@ class CsvSource:
                 if fields:
                     record += 1
                     if record in wanted:
-                        found[record] = _place(sheet_row, fields, columns)
+                        found[record] = record_place(sheet_row, fields, columns)
         except (Unreadable, csv.Error):
             pass  # the run itself stopped there and said why
         return found
@@ -381,7 +381,8 @@ class CsvSource:
             await anyio.lowlevel.checkpoint()
 
 
-def _place(sheet_row: int, fields: list[str], columns: ColumnMap) -> RecordPlace:
+def record_place(sheet_row: int, fields: list[str], columns: ColumnMap) -> RecordPlace:
+    """Where a record sits (its spreadsheet row) and its phone, email and name as written."""
     def value(at: int | None) -> str:
         return fields[at].strip() if at is not None and at < len(fields) else ""
 
@@ -389,18 +390,9 @@ def _place(sheet_row: int, fields: list[str], columns: ColumnMap) -> RecordPlace
     return RecordPlace(sheet_row, value(columns.phone), value(columns.email), name)
 
 
-def _require_file(path: Path) -> None:
+def require_file(path: Path) -> None:
+    """A one-line error for a path that is no file to read."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a CSV file")
-
-
-async def check_source(path: Path, settings: Settings) -> None:
-    """Refuse now what opening ``path`` for the run would refuse (no such file, not text,
-    no phone column, ...), before anything else starts. A pipe (``<(zcat f.gz)``) is only
-    checked to exist: reading its head would take it from the run."""
-    if await anyio.Path(path).is_file():
-        async with CsvSource(path, settings):
-            return
-    await anyio.to_thread.run_sync(_require_file, path)
+        raise InputError(f"{path}: is a directory, not a contacts file")
