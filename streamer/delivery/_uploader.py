@@ -26,6 +26,8 @@ from streamer.errors import HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.records import (
     Outcome,
     OutcomeKind,
+    Phase,
+    Progress,
     ReasonCode,
     UploadBatch,
     UploadStats,
@@ -62,8 +64,10 @@ class Uploader:
         log: FilteringBoundLogger,
         stats: UploadStats,
         rng: random.Random | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self._target = target
+        self._progress = progress or Progress()
         self._list_id = list_id
         self._settings = settings
         self._log = log
@@ -84,6 +88,7 @@ class Uploader:
         Rows enter the journal before their upload starts, so whatever happens next a
         resumed run knows they may be in the list. With read-back on, the rows CXone took
         wait there for it; without, a completed job makes them ``uploaded`` at once.
+        Once every batch is taken, the run is waiting for the jobs still out.
         """
         verify = self._settings.verify
         async with receive, send_outcomes:
@@ -102,6 +107,7 @@ class Uploader:
                         else ReasonCode.UPLOAD_UNCONFIRMED
                     await send_outcomes.send(row_outcomes(
                         batch.rows, OutcomeKind.FAILED, unknown, result.detail))
+            self._progress.enter(Phase.WAITING)
 
     async def send(self, batch: UploadBatch, *, wait_until: float | None = None) -> SendResult:
         """Upload one batch and wait for its job: ``job_timeout`` seconds, or only until
@@ -125,12 +131,15 @@ class Uploader:
         give_up_after = self._settings.job_timeout
         if wait_until is not None:
             give_up_after = max(0.0, min(give_up_after, wait_until - started))
+        self._progress.jobs_waiting += 1
         try:
             state = await self._await_job(job_id, give_up_after)
         except RemoteError as error:
             self._log.error("streamer.job_unconfirmed", batch=batch.file_name, job_id=job_id,
                             error=str(error))
             state = None
+        finally:
+            self._progress.jobs_waiting -= 1
         waited_ms = round((time.monotonic() - started) * 1000, 1)
         if state is None:
             self._log.warning("streamer.job_timeout", batch=batch.file_name, job_id=job_id,

@@ -8,7 +8,7 @@ from streamer.run._local_io import writing
 from streamer.run._out_dir import claim_out_dir
 from streamer.run._outputs import Timeline, finish_run
 from streamer.run._report import Report
-from streamer.run._resume import drop_settled, fingerprint_file
+from streamer.run._resume import drop_settled, fingerprint_file, stopped
 
 __all__ = [
     "Journal",
@@ -22,6 +22,7 @@ __all__ = [
     "open_audit_log",
     "progress_line",
     "render_text",
+    "stopped",
     "summary_line",
     "write_html",
     "writing",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,14 @@ from structlog.typing import FilteringBoundLogger
 
 from streamer.errors import MirrorRefused
 from streamer.notes import Note
-from streamer.records import Mirroring, OutcomeKind, Progress, UploadStats, Verification
+from streamer.records import (
+    Mirroring,
+    OutcomeKind,
+    Phase,
+    Progress,
+    UploadStats,
+    Verification,
+)
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
@@ -44,6 +52,18 @@ class Timeline:
         if self.points and now - self.points[-1][0] < self._every_s:
             return
         self.points.append([round(now, 3), progress.rows_read, progress.decided])
+
+
+def phase_log(progress: Progress) -> list[dict[str, Any]]:
+    """Each phase entered: its name, when it began (ISO 8601 in the local time zone, with
+    its offset) and how long it lasted (the last one: until now)."""
+    marks = progress.phases
+    ends = [mark.monotonic for mark in marks[1:]] + [time.monotonic()]
+    return [{"phase": mark.phase.value,
+             "started_at": datetime.fromtimestamp(mark.wall).astimezone().isoformat(
+                 timespec="milliseconds"),
+             "seconds": round(end - mark.monotonic, 3)}
+            for mark, end in zip(marks, ends, strict=True)]
 
 
 async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...]) -> None:
@@ -120,7 +140,7 @@ async def finish_run(
     stats: UploadStats,
     verification: Verification,
     timeline: Timeline,
-    duration: float,
+    progress: Progress,
     mirror: Mirroring | None = None,
 ) -> Report:
     """Every row has its outcome: write the outputs from the journal, then the report,
@@ -130,6 +150,8 @@ async def finish_run(
     settled, writes the same files again and uploads nothing twice. A mirror the guard
     refused is raised then (:class:`~streamer.errors.MirrorRefused`, with the report).
     """
+    duration = time.monotonic() - progress.started  # to the last row's outcome
+    progress.enter(Phase.WRITING)
     mirror = mirror or Mirroring()
     by_kind, by_reason, total, reason_samples = journal.counts()
     await export_outputs(out_dir, journal, header)
@@ -146,6 +168,7 @@ async def finish_run(
         rows_per_second=round(rows_read / duration, 1) if duration > 0 else 0.0,
         fingerprint=fingerprint, settings=settings.describe(), reading=reading,
         reason_samples=reason_samples, progress_timeline=timeline.points,
+        phases=phase_log(progress),
         request_timeline=stats.timeline, mirror=mirror.summary(),
         fields={"mapped": mapped, **Note.count(journal.kept_notes())},
     )
