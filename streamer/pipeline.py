@@ -202,7 +202,6 @@ class _Run:
         self.journal.record_outcomes(outcomes)
         progress, source = self.progress, self.source
         progress.rows_read, progress.bytes_read = source.rows_read, source.bytes_read
-        progress.sent = self.stats.rows_sent
         progress.count(outcomes)
         self.timeline.sample()
         if self._sink is not None:

@@ -3,16 +3,24 @@ report.json's ``phases``), and the terminal display drawn from them."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import re
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import anyio
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 import streamer
 from streamer import Phase, Progress, Sandbox, SandboxConfig
+from streamer._cli_progress import ProgressView, RateMeter
+from streamer.cli import build_parser, main, settings_from_args
+from tests.conftest import WriteCsv
 from tests.support import settings_for
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "contacts.csv"
@@ -109,3 +117,112 @@ def test_the_phase_in_words_carries_its_detail() -> None:
     assert progress.describe_phase() == "verifying page 3"
     progress.enter(Phase.VERIFYING)  # already there: not logged twice
     assert entered(progress) == [Phase.WAITING, Phase.VERIFYING]
+
+
+# -- the command line's display ------------------------------------------------------------
+
+
+def test_the_rate_is_the_last_seconds_and_drops_to_zero_when_nothing_moves() -> None:
+    meter = RateMeter(window_s=3.0)
+    assert meter.rate(0.0) == 0.0  # nothing measured yet
+    for tick in range(41):  # 1,000 rows/s for ten seconds, sampled every quarter second
+        meter.add(tick * 0.25, tick * 250)
+    assert meter.rate(10.0) == pytest.approx(1_000)
+    # Then 200 rows/s: the rate follows within the window, not the average since the start.
+    for tick in range(1, 13):
+        meter.add(10 + tick * 0.25, 10_000 + tick * 50)
+    assert meter.rate(13.0) == pytest.approx(200)
+    # Then nothing moves: 0 once the window holds no movement, however fast it went before.
+    rates = []
+    for tick in range(1, 13):
+        meter.add(13 + tick * 0.25, 10_600)
+        rates.append(meter.rate(13 + tick * 0.25))
+    assert rates[0] > 0  # the last movement is still in the window
+    assert rates[-1] == 0.0  # three seconds without a row
+
+
+def rendered(view: ProgressView, width: int = 80) -> list[str]:
+    buffer = io.StringIO()
+    Console(file=buffer, force_terminal=True, width=width, color_system="truecolor").print(view)
+    return Text.from_ansi(buffer.getvalue()).plain.splitlines()
+
+
+def busy_progress(phase: Phase, *, bytes_total: int = 50_000_000) -> Progress:
+    progress = Progress(bytes_total=bytes_total, bytes_read=bytes_total // 3,
+                        rows_read=1_234_567, sent=1_100_000, uploaded=1_020_304,
+                        duplicates=45_678, rejected=9_876, failed=321)
+    progress.enter(phase)
+    return progress
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_the_line_fits_the_terminal_and_shows_every_count(phase: Phase, width: int) -> None:
+    progress = busy_progress(phase)
+    progress.jobs_waiting, progress.page, progress.pages = 12, 345, 10_000
+    view = ProgressView(progress)
+    view.sample(100.0)
+    progress.rows_read += 50_000
+    progress.bytes_read += 2_000_000
+    progress.sent += 40_000
+    view.sample(101.0)
+    lines = rendered(view, width)
+    assert len(lines) == 1 and len(lines[0]) < width, lines
+    line = lines[0]
+    for count in ("1,020,304", "45,678", "9,876", "321"):
+        assert count in line
+    assert "rej" in line and "fail" in line
+    if phase is Phase.READING:  # 2 MB/s, 31.3 MB to go
+        assert re.search(r"\b50,000 rows/s\b", line) and "37%" in line, line
+        assert "ETA 0:15" in line or width == 80  # at 80 the ETA gives way to the counts
+    if width >= 100:
+        assert line.startswith(progress.describe_phase())
+
+
+def test_reading_a_file_of_unknown_size_shows_no_share_and_no_eta() -> None:
+    view = ProgressView(busy_progress(Phase.READING, bytes_total=0))
+    view.sample(1.0)
+    line = rendered(view, 160)[0]
+    assert line.startswith("reading") and "rows/s" in line
+    assert "%" not in line and "ETA" not in line and "━" not in line
+
+
+def test_a_stalled_read_shows_0_rows_per_second_and_no_eta() -> None:
+    progress = busy_progress(Phase.READING)
+    view = ProgressView(progress)
+    for tick in range(20):  # fast at first, then the numbers stop for 4 seconds
+        view.sample(tick * 0.25)
+        if tick < 4:
+            progress.rows_read += 10_000
+            progress.bytes_read += 500_000
+    line = rendered(view, 120)[0]
+    assert " 0 rows/s" in line and "ETA -:--" in line, line
+
+
+def test_a_resumed_cli_run_says_so_first_and_in_its_summary(
+    tmp_path: Path, write_csv: WriteCsv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # More rows than one batch of the reader, which a stop lets through whole.
+    source = write_csv([["phone"], *[[f"(415) 555-{n:04d}"] for n in range(5_000)]])
+    argv = ["upload", str(source), "--out", str(tmp_path / "out"), "--dry-run"]
+    stop = anyio.Event()
+    stop.set()  # the first run stops after its first batch, its journal kept
+    settings = settings_from_args(build_parser().parse_args(argv))
+    with pytest.raises(streamer.Interrupted):
+        anyio.run(partial(streamer.run, source, settings, stop=stop))
+    capsys.readouterr()
+
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert re.fullmatch(r"streamer: resuming: [\d,]+ rows already settled\n", err), err
+    settled = int(err.split()[2].replace(",", ""))
+    assert 0 < settled < 5_000
+    assert "(balanced; resumed; dry run)" in out
+
+
+def test_a_fresh_cli_run_announces_no_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["upload", str(SAMPLE), "--out", str(tmp_path), "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "resuming" not in err and "resumed" not in out and "balanced" in out

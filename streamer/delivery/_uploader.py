@@ -116,7 +116,7 @@ class Uploader:
         try:
             job_id = await self._submit(batch)
         except UnreadableAnswer as error:
-            self._stats.rows_sent += len(batch.rows)
+            self._note_sent(batch)
             self._log.warning("streamer.upload_unconfirmed", batch=batch.file_name,
                               rows=len(batch.rows), error=str(error))
             return SendResult(None, detail=str(error))
@@ -126,7 +126,7 @@ class Uploader:
             self._log.error("streamer.batch_failed", batch=batch.file_name,
                             rows=len(batch.rows), status=status, error=str(error))
             return SendResult(None, ReasonCode.UPLOAD_FAILED, detail=str(error))
-        self._stats.rows_sent += len(batch.rows)
+        self._note_sent(batch)
         started = time.monotonic()
         give_up_after = self._settings.job_timeout
         if wait_until is not None:
@@ -151,6 +151,12 @@ class Uploader:
             self._stats.failed_batches += 1
             return SendResult(job_id, ReasonCode.JOB_CANCELLED)
         return SendResult(job_id, confirmed=True)
+
+    def _note_sent(self, batch: UploadBatch) -> None:
+        """Counted as the batch goes, not when its rows' outcomes come (with read-back on,
+        only at the end): the progress shows uploads moving."""
+        self._stats.rows_sent += len(batch.rows)
+        self._progress.sent += len(batch.rows)
 
     async def _submit(self, batch: UploadBatch) -> int:
         stats = self._stats

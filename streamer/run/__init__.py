@@ -2,7 +2,7 @@
 audit log, the per-row files and the report (JSON and HTML), and the webhook."""
 
 from streamer.run._audit import audit_logger, open_audit_log
-from streamer.run._html import progress_line, render_text, summary_line, write_html
+from streamer.run._html import render_text, summary_line, write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
 from streamer.run._out_dir import claim_out_dir
@@ -20,7 +20,6 @@ __all__ = [
     "fingerprint_file",
     "finish_run",
     "open_audit_log",
-    "progress_line",
     "render_text",
     "stopped",
     "summary_line",
