@@ -86,6 +86,17 @@ async def test_a_list_losing_records_is_read_back_again_after_re_sending(
     assert phases[-1] is Phase.WRITING
 
 
+async def test_a_mirrored_run_mirrors_after_read_back_and_before_its_outputs(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    progress = Progress()
+    settings = settings_for(sandbox, tmp_path, list_name="mirrored", mirror=True)
+    report = await streamer.run(SAMPLE, settings, progress=progress)
+    assert report.mirror["enabled"] and not report.mirror["skipped"]
+    assert entered(progress)[-3:] == [Phase.VERIFYING, Phase.MIRRORING, Phase.WRITING]
+    assert [entry["phase"] for entry in report.phases][-2:] == ["mirroring", "writing outputs"]
+
+
 async def test_a_resumed_run_says_so_and_first_checks_what_was_sent(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
