@@ -20,7 +20,7 @@ from streamer.errors import (
     TransportError,
 )
 from streamer.pipeline import run, stream
-from streamer.records import Outcome, OutcomeKind, Progress, ReasonCode
+from streamer.records import Outcome, OutcomeKind, Phase, Progress, ReasonCode
 from streamer.run import Report
 from streamer.settings import Columns, RetryPolicy, Settings, UploadOptions
 
@@ -35,6 +35,7 @@ __all__ = [
     "Outcome",
     "OutcomeKind",
     "OutputError",
+    "Phase",
     "Progress",
     "ReasonCode",
     "RemoteError",

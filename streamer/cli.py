@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import anyio
+from rich.console import Console
 
 from streamer._cli_config import add_config_option, with_campaign_file
 from streamer._cli_options import (
@@ -33,6 +34,7 @@ from streamer._cli_options import (
     version,
     whole_number,
 )
+from streamer._cli_progress import RunWatch
 from streamer._cli_sandbox import add_sandbox_command
 from streamer._plural import counted
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
@@ -48,7 +50,7 @@ from streamer.errors import (
 from streamer.input import check_source
 from streamer.pipeline import run
 from streamer.records import Progress
-from streamer.run import Report, progress_line, render_text, summary_line, write_html
+from streamer.run import Report, render_text, summary_line, write_html
 from streamer.settings import (
     CUSTOM_FIELDS_AS,
     DEDUP_MODES,
@@ -263,14 +265,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-async def _show_progress(progress: Progress) -> None:
-    while True:
-        await anyio.sleep(0.5)
-        if progress.started:
-            sys.stderr.write(progress_line(progress))
-            sys.stderr.flush()
-
-
 async def _stop_on_signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
     """First Ctrl-C (or SIGTERM): stop reading and let uploads in flight finish.
     Second: stop at once (the journal is consistent at every moment anyway)."""
@@ -289,7 +283,8 @@ async def _upload(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     progress = Progress()
     stop = anyio.Event()
-    show = sys.stderr.isatty()
+    # The progress line only on a terminal; a log or a pipe gets the summary alone.
+    watch = RunWatch(progress, Console(stderr=True) if sys.stderr.isatty() else None)
     report = None
     # Before the sandbox says it is there: a missing file is the first thing to hear of.
     await check_source(args.file, settings)
@@ -302,14 +297,12 @@ async def _upload(args: argparse.Namespace) -> int:
                   f"embedded CXone sandbox at {sandbox.url}", file=sys.stderr)
         async with anyio.create_task_group() as group:
             group.start_soon(_stop_on_signals, stop, group.cancel_scope)
-            if show:
-                group.start_soon(_show_progress, progress)
+            group.start_soon(watch.run)
             report = await run(args.file, settings, progress=progress, stop=stop)
             group.cancel_scope.cancel()
     if report is None:  # a second Ctrl-C cancelled the run
         raise Interrupted("stopped at once; run the same command again to resume")
-    if show:
-        sys.stderr.write(progress_line(progress) + "\n")
+    watch.announce()
     print(summary_line(report))
     if note := _encoding_note(report, guessed=settings.encoding == "auto"):
         print(note, file=sys.stderr)

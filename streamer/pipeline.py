@@ -29,11 +29,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
 from streamer._detached import DetachedTask
-from streamer._plural import counted
 from streamer.cxone import CXoneClient, connect
-from streamer.errors import Interrupted, echoes_dropped, one_error_alone
+from streamer.errors import echoes_dropped, one_error_alone
 from streamer.input import Source, open_source
-from streamer.records import Outcome, Progress, RowBatch, UploadBatch, UploadStats
+from streamer.records import Outcome, Phase, Progress, RowBatch, UploadBatch, UploadStats
 from streamer.run import (
     Journal,
     Report,
@@ -43,6 +42,7 @@ from streamer.run import (
     fingerprint_file,
     finish_run,
     open_audit_log,
+    stopped,
 )
 from streamer.settings import Settings
 
@@ -64,7 +64,7 @@ class _Run:
         self._sink: OutcomeSink | None = None
 
     async def execute(self, sink: OutcomeSink | None = None) -> Report:
-        started = self.progress.started = time.monotonic()
+        self.progress.started = time.monotonic()
         self._sink = sink
         async with AsyncExitStack() as stack:
             stack.enter_context(claim_out_dir(self.out_dir))  # before anything is written
@@ -80,22 +80,19 @@ class _Run:
                         await self._collect(outcomes)
             source = self.source
             if self.stop.is_set():
-                self.log.warning("streamer.run_stopped", rows_read=source.rows_read,
-                                 decided=self.journal.counts().total)
-                raise Interrupted(f"stopped after {counted(source.rows_read, 'row')}; the "
-                                  f"journal in {self.out_dir} keeps every decided row: run "
-                                  "the same command again to resume")
+                raise stopped(self.journal, self.log, source.rows_read)
             mirror = await delivery.mirror_list(self.client, self.settings, self.journal, self.log,
-                                                self.list_id, self.path, self.stop, self._rng)
+                                                self.list_id, self.path, self.stop, self._rng,
+                                                self.progress)
             return await finish_run(
                 journal=self.journal, settings=self.settings, log=self.log,
                 run_id=self.run_id, input_path=self.path, out_dir=self.out_dir,
                 resumed=self.resumed, rows_read=source.rows_read, header=self.columns.header,
                 mapped=self.columns.described(), reading=source.reading(),
-                fingerprint=self.fingerprint, list_id=self.list_id, list_name=self.list_name,
-                stats=self.stats, verification=self.deliver.verification, mirror=mirror,
-                timeline=self.timeline, duration=time.monotonic() - started,
-                locate=source.locate)
+                fingerprint=self.fingerprint,
+                list_id=self.list_id, list_name=self.list_name, stats=self.stats,
+                verification=self.deliver.verification, mirror=mirror,
+                timeline=self.timeline, progress=self.progress, locate=source.locate)
 
     async def prepare(self, stack: AsyncExitStack) -> None:
         """What must be known before the first row moves, one named step at a time."""
@@ -144,6 +141,7 @@ class _Run:
             self.out_dir / "journal.sqlite3", fingerprint=self.fingerprint,
             settings_key=settings.outcome_key(), restart=settings.restart)
         self.progress.resumed = self.resumed
+        self.progress.settled_before = self.journal.counts().total if self.resumed else 0
         stack.callback(self.journal.close)
         self.log.info("streamer.run_started", input=str(self.path), out_dir=str(self.out_dir),
                       resumed=self.resumed, dry_run=settings.dry_run,
@@ -164,7 +162,8 @@ class _Run:
             client, settings, self.journal, self.path, self.log, self.columns)
         to_list = delivery.ListDelivery(client, self.list_id, settings, self.journal,
                                         self.stats, self.log, stop=self.stop, rng=self._rng,
-                                        upload_header=self.columns.upload_header)
+                                        upload_header=self.columns.upload_header,
+                                        progress=self.progress)
         await to_list.settle_leftovers(self._collect)
         self.deliver = to_list
 
@@ -188,23 +187,22 @@ class _Run:
 
     async def _read(self, send: ObjectSendStream[RowBatch]) -> None:
         """The first stage; a graceful stop ends the file here, and the rest drains."""
+        progress, source = self.progress, self.source
         async with send:
-            async for batch in self.source.batches():
-                self._note_reading()
+            progress.enter(Phase.READING)
+            async for batch in source.batches():
+                progress.rows_read, progress.bytes_read = source.rows_read, source.bytes_read
                 await send.send(batch)
                 if self.stop.is_set():
                     return
-
-    def _note_reading(self) -> None:
-        progress, source = self.progress, self.source
-        progress.rows_read, progress.bytes_read = source.rows_read, source.bytes_read
+            progress.enter(self.deliver.after_reading)  # before the stages after it end
 
     async def _collect(self, outcomes: list[Outcome]) -> None:
         """Where every outcome goes: the journal first, then the progress and the caller."""
         self.journal.record_outcomes(outcomes)
-        self._note_reading()
-        self.progress.sent = self.stats.rows_sent
-        self.progress.count(outcomes)
+        progress, source = self.progress, self.source
+        progress.rows_read, progress.bytes_read = source.rows_read, source.bytes_read
+        progress.count(outcomes)
         self.timeline.sample()
         if self._sink is not None:
             await self._sink(outcomes)

@@ -276,11 +276,33 @@ class UploadBatch:
         return f"{self.kind}-{self.batch_id:06d}.csv"
 
 
+class Phase(StrEnum):
+    """What a run is doing, in the usual order; a resumed run first verifies what an earlier
+    one may have uploaded, re-sending goes back to verifying, a dry run reads then writes."""
+
+    READING = "reading"
+    UPLOADING = "uploading"  # every row read; batches still going out
+    WAITING = "waiting for jobs"  # every batch sent; CXone's jobs not all completed
+    VERIFYING = "verifying"
+    RESENDING = "re-sending"
+    MIRRORING = "mirroring"
+    WRITING = "writing outputs"
+
+
+class PhaseMark(NamedTuple):
+    """A phase entered, and when: ``time.monotonic()`` (for durations) and ``time.time()``."""
+    phase: Phase
+    monotonic: float
+    wall: float
+
+
 @dataclass(slots=True)
 class Progress:
-    """Live counters for a progress display; the run updates them, anyone may read them."""
+    """Live counters for a progress display; the run updates them, anyone may read them.
+    ``phases`` logs each phase entered; ``jobs_waiting`` counts CXone jobs not yet seen
+    completed; ``page`` of ``pages`` (0: not known) is where read-back has got to."""
 
-    bytes_total: int = 0
+    bytes_total: int = 0  # 0: not known (no share, no ETA)
     bytes_read: int = 0
     rows_read: int = 0
     sent: int = 0
@@ -290,10 +312,33 @@ class Progress:
     failed: int = 0
     started: float = 0.0
     resumed: bool = False
+    settled_before: int = 0  # rows a resumed run found settled by the runs before it
+    phases: list[PhaseMark] = field(default_factory=list)
+    jobs_waiting: int = 0
+    page: int = 0
+    pages: int = 0
 
     @property
     def decided(self) -> int:
         return self.uploaded + self.duplicates + self.rejected + self.failed
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.phases[-1].phase if self.phases else None
+
+    def enter(self, phase: Phase) -> None:
+        """Log ``phase`` as begun now, unless the run is in it already."""
+        if phase is not self.phase:
+            self.phases.append(PhaseMark(phase, time.monotonic(), time.time()))
+
+    def describe_phase(self) -> str:
+        """The phase in words, with its detail: ``waiting for 3 jobs``, ``verifying page 2/9``."""
+        phase = self.phase
+        if phase is Phase.WAITING:
+            return f"waiting for {self.jobs_waiting:,} job{'' if self.jobs_waiting == 1 else 's'}"
+        if phase is Phase.VERIFYING and self.page:
+            return f"verifying page {self.page:,}" + (f"/{self.pages:,}" if self.pages else "")
+        return phase.value if phase is not None else "starting"
 
     def count(self, outcomes: list[Outcome]) -> None:
         """Add decided outcomes to the counters (a dry run's ``accepted`` as uploaded)."""

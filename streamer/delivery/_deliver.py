@@ -12,7 +12,7 @@ from structlog.typing import FilteringBoundLogger
 from streamer.delivery._reconcile import OutcomeSink, Reconciler
 from streamer.delivery._target import ListTarget
 from streamer.delivery._uploader import Uploader
-from streamer.records import Outcome, UploadBatch, UploadStats, Verification
+from streamer.records import Outcome, Phase, Progress, UploadBatch, UploadStats, Verification
 from streamer.run import Journal
 from streamer.settings import ListFields, Settings
 
@@ -22,6 +22,8 @@ class Delivery(Protocol):
     read-back found, once it has run."""
 
     verification: Verification
+    #: The phase once every row is read (a dry run's files are written as rows come).
+    after_reading: Phase
 
     async def __call__(
         self,
@@ -38,6 +40,8 @@ class ListDelivery:
     uploaded are looked for in the list before anything is sent again.
     """
 
+    after_reading = Phase.UPLOADING
+
     def __init__(
         self,
         target: ListTarget,
@@ -50,19 +54,22 @@ class ListDelivery:
         stop: anyio.Event,
         rng: random.Random | None = None,
         upload_header: tuple[str, ...] = ListFields().upload_header,
+        progress: Progress | None = None,
     ) -> None:
         self._settings = settings
         self._journal = journal
         self._stats = stats
         self._stop = stop
         rng = rng or random.Random()
-        self.uploader = Uploader(target, list_id, settings, log, stats, rng=rng)
+        self.uploader = Uploader(target, list_id, settings, log, stats, rng=rng,
+                                 progress=progress)
         self.verification = Verification(
             # Rows uploaded so far were verified by an earlier run's read-back.
             verified_earlier=journal.counts().by_kind.get("uploaded", 0)
             if settings.verify else 0)
         self._reconciler = Reconciler(target, list_id, journal, settings, self.verification,
-                                      log, rng=rng, upload_header=upload_header)
+                                      log, rng=rng, upload_header=upload_header,
+                                      progress=progress)
 
     async def settle_leftovers(self, sink: OutcomeSink) -> int:
         """Rows an earlier run handed to CXone: ``uploaded`` (to ``sink``) if the list

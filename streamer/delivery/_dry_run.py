@@ -7,13 +7,22 @@ from pathlib import Path
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamer.records import Outcome, OutcomeKind, UploadBatch, Verification, row_outcomes
+from streamer.records import (
+    Outcome,
+    OutcomeKind,
+    Phase,
+    UploadBatch,
+    Verification,
+    row_outcomes,
+)
 from streamer.run import writing
 
 
 class DryRunDelivery:
     """The delivery writing to ``out_dir/batches``; a fresh run clears old files there.
     A :class:`~streamer.delivery._deliver.Delivery` that verifies nothing."""
+
+    after_reading = Phase.READING  # its files are written as the rows are read
 
     def __init__(self, out_dir: Path, *, resumed: bool) -> None:
         self.directory = out_dir / "batches"

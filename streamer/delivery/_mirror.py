@@ -39,7 +39,7 @@ from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._reconcile import Reconciler
 from streamer.delivery._target import ListTarget, Removal
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted, RemoteError
-from streamer.records import Mirroring, OutcomeKind, Verification
+from streamer.records import Mirroring, OutcomeKind, Phase, Progress, Verification
 from streamer.retry import retry_call
 from streamer.run import Journal
 from streamer.settings import Settings
@@ -57,7 +57,7 @@ _NOT_NAMED = "CXone's answer did not name it"
 async def mirror_list(
     target: ListTarget | None, settings: Settings, journal: Journal,
     log: FilteringBoundLogger, list_id: int | None, input_path: Path, stop: anyio.Event,
-    rng: Random,
+    rng: Random, progress: Progress | None = None,
 ) -> Mirroring:
     """Mirror the file at ``input_path`` into list ``list_id`` (a dry run, which resolves
     no list: the list it would fill), as ``settings`` say; what was done, for the report.
@@ -79,6 +79,8 @@ async def mirror_list(
         return _skip(state, log, f"{counted(failed, 'row')} failed: the list is not mirrored while "
                                  "any row of the file is missing from it")
     assert target is not None, "a mirror connects to the tenant, even in a dry run"
+    if progress is not None:
+        progress.enter(Phase.MIRRORING)
     try:
         if list_id is None and settings.list_id is not None:
             list_id = settings.list_id

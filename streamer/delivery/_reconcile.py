@@ -20,6 +20,7 @@ stops the run instead: that is the user's to set right, and a resume then goes o
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -37,6 +38,8 @@ from streamer.limits import MAX_PAGE_SIZE
 from streamer.records import (
     Outcome,
     OutcomeKind,
+    Phase,
+    Progress,
     ReasonCode,
     UploadBatch,
     Verification,
@@ -62,8 +65,11 @@ class Reconciler:
 
     def __init__(self, target: ListTarget, list_id: int, journal: Journal,
                  settings: Settings, verification: Verification, log: FilteringBoundLogger,
-                 *, rng: Random, upload_header: tuple[str, ...]) -> None:
+                 *, rng: Random, upload_header: tuple[str, ...],
+                 progress: Progress | None = None) -> None:
         self._target = target
+        # The mirror reads the list with this reader too, without a progress to tell.
+        self._progress = progress or Progress()
         self._upload_header = upload_header
         self._list_id = list_id
         self._journal = journal
@@ -84,13 +90,17 @@ class Reconciler:
         the following pages side by side. Raises the first page's error that outlasted
         its retries, once the ids read before it are in the journal.
         """
-        journal, result = self._journal, self.verification
+        journal, result, progress = self._journal, self.verification, self._progress
+        progress.enter(Phase.VERIFYING)
         start = journal.read_back_from()
+        progress.page, progress.pages = 0, 0
         first = await self._page(start)
         result.records_read += first.size
         if not first.size:
             return
         step = min(first.size, MAX_PAGE_SIZE)
+        if first.total is not None:  # a hint, for the display only
+            progress.pages = max(1, math.ceil((first.total - start) / step))
         next_skip, end = start + step, None
         done: set[int] = {start}
         read_from = start + step
@@ -146,6 +156,8 @@ class Reconciler:
             partial(self.pace.run, partial(self._target.records_page, self._list_id, skip)),
             retry, self._rng, on_retry=note, within=retry.give_up_after)
         self._note_list(page)
+        if page.size:
+            self._progress.page += 1
         return page
 
     def _note_list(self, page: RecordsPage) -> None:
@@ -202,6 +214,7 @@ class Reconciler:
         """One round: every missing row sent again, batches side by side (the uploader's
         window decides how many), all waiting for their jobs until one shared deadline."""
         journal, settings = self._journal, self._settings
+        self._progress.enter(Phase.RESENDING)
         examples = [{"record": row.record, "external_id": row.external_id}
                     for row in next(journal.missing(_EXAMPLES), [])]
         self._log.warning("streamer.records_missing", list_id=self._list_id, missing=missing,

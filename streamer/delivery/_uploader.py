@@ -26,6 +26,8 @@ from streamer.errors import HTTPStatusError, RemoteError, UnreadableAnswer
 from streamer.records import (
     Outcome,
     OutcomeKind,
+    Phase,
+    Progress,
     ReasonCode,
     UploadBatch,
     UploadStats,
@@ -62,8 +64,10 @@ class Uploader:
         log: FilteringBoundLogger,
         stats: UploadStats,
         rng: random.Random | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self._target = target
+        self._progress = progress or Progress()
         self._list_id = list_id
         self._settings = settings
         self._log = log
@@ -84,6 +88,7 @@ class Uploader:
         Rows enter the journal before their upload starts, so whatever happens next a
         resumed run knows they may be in the list. With read-back on, the rows CXone took
         wait there for it; without, a completed job makes them ``uploaded`` at once.
+        Once every batch is taken, the run is waiting for the jobs still out.
         """
         verify = self._settings.verify
         async with receive, send_outcomes:
@@ -102,6 +107,7 @@ class Uploader:
                         else ReasonCode.UPLOAD_UNCONFIRMED
                     await send_outcomes.send(row_outcomes(
                         batch.rows, OutcomeKind.FAILED, unknown, result.detail))
+            self._progress.enter(Phase.WAITING)
 
     async def send(self, batch: UploadBatch, *, wait_until: float | None = None) -> SendResult:
         """Upload one batch and wait for its job: ``job_timeout`` seconds, or only until
@@ -110,7 +116,7 @@ class Uploader:
         try:
             job_id = await self._submit(batch)
         except UnreadableAnswer as error:
-            self._stats.rows_sent += len(batch.rows)
+            self._note_sent(batch)
             self._log.warning("streamer.upload_unconfirmed", batch=batch.file_name,
                               rows=len(batch.rows), error=str(error))
             return SendResult(None, detail=str(error))
@@ -120,17 +126,20 @@ class Uploader:
             self._log.error("streamer.batch_failed", batch=batch.file_name,
                             rows=len(batch.rows), status=status, error=str(error))
             return SendResult(None, ReasonCode.UPLOAD_FAILED, detail=str(error))
-        self._stats.rows_sent += len(batch.rows)
+        self._note_sent(batch)
         started = time.monotonic()
         give_up_after = self._settings.job_timeout
         if wait_until is not None:
             give_up_after = max(0.0, min(give_up_after, wait_until - started))
+        self._progress.jobs_waiting += 1
         try:
             state = await self._await_job(job_id, give_up_after)
         except RemoteError as error:
             self._log.error("streamer.job_unconfirmed", batch=batch.file_name, job_id=job_id,
                             error=str(error))
             state = None
+        finally:
+            self._progress.jobs_waiting -= 1
         waited_ms = round((time.monotonic() - started) * 1000, 1)
         if state is None:
             self._log.warning("streamer.job_timeout", batch=batch.file_name, job_id=job_id,
@@ -142,6 +151,12 @@ class Uploader:
             self._stats.failed_batches += 1
             return SendResult(job_id, ReasonCode.JOB_CANCELLED)
         return SendResult(job_id, confirmed=True)
+
+    def _note_sent(self, batch: UploadBatch) -> None:
+        """Counted as the batch goes, not when its rows' outcomes come (with read-back on,
+        only at the end): the progress shows uploads moving."""
+        self._stats.rows_sent += len(batch.rows)
+        self._progress.sent += len(batch.rows)
 
     async def _submit(self, batch: UploadBatch) -> int:
         stats = self._stats

@@ -9,14 +9,13 @@ no plotting library, and every number on it is the one in ``report.json``.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from streamer._plural import counted
-from streamer.records import REASON_HELP, OutcomeKind, Progress, ReasonCode, reason_outcome
+from streamer.records import REASON_HELP, OutcomeKind, ReasonCode, reason_outcome
 from streamer.run._charts import bars, esc, histogram, line_chart, share, timeline
 from streamer.run._report import Report, write_text_atomically
 from streamer.run._settings_words import in_words, settings_in_words
@@ -295,23 +294,11 @@ def write_html(out_dir: Path) -> dict[str, Any]:
     return report
 
 
-def progress_line(progress: Progress) -> str:
-    """The live progress line (it starts with a carriage return, to overwrite itself)."""
-    elapsed = max(time.monotonic() - progress.started, 1e-9)
-    share = progress.bytes_read / progress.bytes_total if progress.bytes_total else 0.0
-    return (
-        f"\rread {progress.rows_read:,} rows ({share:.0%} of "
-        f"{progress.bytes_total / 1e6:,.1f} MB) · {progress.rows_read / elapsed:,.0f} rows/s · "
-        f"sent {progress.sent:,} · uploaded {progress.uploaded:,} · "
-        f"duplicates {progress.duplicates:,} · "
-        f"rejected {progress.rejected:,} · failed {progress.failed:,}  "
-    )
-
-
 def summary_line(report: Report) -> str:
     """The run in one line: counts by outcome, balanced or not, and where the outputs are."""
     counts = ", ".join(f"{kind} {count:,}" for kind, count in report.outcomes.items() if count)
     state = "balanced" if report.balanced else "NOT BALANCED"
+    state += "; resumed" if report.resumed else ""
     target = f"list {report.list_id}" if report.list_id is not None else "dry run"
     mirrored = mirror_text(report.mirror)
     return (f"{counted(report.rows_read, 'row')}: {counts or 'none'} ({state}; {target}); "

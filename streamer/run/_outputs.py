@@ -12,7 +12,14 @@ from structlog.typing import FilteringBoundLogger
 
 from streamer.errors import MirrorRefused
 from streamer.notes import Note
-from streamer.records import Mirroring, OutcomeKind, Progress, UploadStats, Verification
+from streamer.records import (
+    Mirroring,
+    OutcomeKind,
+    Phase,
+    Progress,
+    UploadStats,
+    Verification,
+)
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
@@ -46,6 +53,18 @@ class Timeline:
         if self.points and now - self.points[-1][0] < self._every_s:
             return
         self.points.append([round(now, 3), progress.rows_read, progress.decided])
+
+
+def phase_log(progress: Progress) -> list[dict[str, Any]]:
+    """Each phase entered: its name, when it began (ISO 8601 in the local time zone, with
+    its offset) and how long it lasted (the last one: until now)."""
+    marks = progress.phases
+    ends = [mark.monotonic for mark in marks[1:]] + [time.monotonic()]
+    return [{"phase": mark.phase.value,
+             "started_at": datetime.fromtimestamp(mark.wall).astimezone().isoformat(
+                 timespec="milliseconds"),
+             "seconds": round(end - mark.monotonic, 3)}
+            for mark, end in zip(marks, ends, strict=True)]
 
 
 async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...]) -> None:
@@ -130,7 +149,7 @@ async def finish_run(
     stats: UploadStats,
     verification: Verification,
     timeline: Timeline,
-    duration: float,
+    progress: Progress,
     mirror: Mirroring | None = None,
     locate: Locate | None = None,
 ) -> Report:
@@ -142,12 +161,18 @@ async def finish_run(
     refused is raised then (:class:`~streamer.errors.MirrorRefused`, with the report).
     ``locate`` finds the few records the report shows in the input again.
     """
+    duration = time.monotonic() - progress.started  # to the last row's outcome
+    progress.enter(Phase.WRITING)
     mirror = mirror or Mirroring()
     by_kind, by_reason, total, reason_samples = journal.counts()
     await export_outputs(out_dir, journal, header)
     await export_removals(out_dir, journal, mirror)
     sample_rows, duplicates = await sampled_records(journal, reason_samples, locate)
     finished = datetime.now().astimezone()
+    # The first phase's start is the run's; without one (a library caller's own Progress
+    # that never entered one), the duration measured back from the finish.
+    started = (datetime.fromtimestamp(progress.phases[0].wall).astimezone() if progress.phases
+               else finished - timedelta(seconds=duration))
     kinds = [kind.value for kind in OutcomeKind
              if kind is not (OutcomeKind.UPLOADED if settings.dry_run else OutcomeKind.ACCEPTED)]
     report = Report(
@@ -162,9 +187,10 @@ async def finish_run(
         rows_per_second=round(rows_read / duration, 1) if duration > 0 else 0.0,
         fingerprint=fingerprint, settings=settings.describe(), reading=reading,
         reason_samples=reason_samples, progress_timeline=timeline.points,
+        phases=phase_log(progress),
         request_timeline=stats.timeline, mirror=mirror.summary(),
         fields={"mapped": mapped, **Note.count(journal.kept_notes())},
-        started_at=(finished - timedelta(seconds=duration)).isoformat(timespec="seconds"),
+        started_at=started.isoformat(timespec="seconds"),
         finished_at=finished.isoformat(timespec="seconds"),
         input_name=input_path.name, input_bytes=_size(input_path),
         countries=journal.countries(kinds), reason_sample_rows=sample_rows,

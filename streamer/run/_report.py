@@ -49,6 +49,9 @@ class Report:
     reason_samples: dict[str, int] = field(default_factory=dict)
     #: [seconds into the run, rows read, rows decided], sampled a few times a second.
     progress_timeline: list[list[float]] = field(default_factory=list)
+    #: Each phase of the run entered: {"phase", "started_at" (ISO 8601, local offset),
+    #: "seconds"}, in order (see :class:`~streamer.records.Phase`).
+    phases: list[dict[str, Any]] = field(default_factory=list)
     request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
     #: Each list field uploaded and its input column(s) (``mapped``), then what was done
@@ -70,8 +73,6 @@ class Report:
     reason_sample_rows: dict[str, int] = field(default_factory=dict)
     #: The first few duplicates and the records they duplicate, their data masked.
     duplicate_examples: list[dict[str, Any]] = field(default_factory=list)
-    #: The run's phases in order: ``{"phase": "reading", "started_at": ISO, "seconds": s}``.
-    phases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:

@@ -1,4 +1,5 @@
-"""What makes a re-run the same run, and the stage that skips what it already settled."""
+"""What makes a re-run the same run, the stage that skips what it already settled, and
+what a stopped run says to resume."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import hashlib
 from pathlib import Path
 
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from structlog.typing import FilteringBoundLogger
 
+from streamer._plural import counted
+from streamer.errors import Interrupted
 from streamer.records import RowBatch
 from streamer.run._journal import Journal
 
@@ -28,3 +32,11 @@ async def drop_settled(receive: ObjectReceiveStream[RowBatch], send: ObjectSendS
         async for batch in receive:
             if batch := keep(batch):
                 await send.send(batch)
+
+
+def stopped(journal: Journal, log: FilteringBoundLogger, rows_read: int) -> Interrupted:
+    """The error ending a run stopped gracefully (its journal kept), logged."""
+    log.warning("streamer.run_stopped", rows_read=rows_read, decided=journal.counts().total)
+    return Interrupted(f"stopped after {counted(rows_read, 'row')}; the journal in "
+                       f"{journal.path.parent} keeps every decided row: run the same "
+                       "command again to resume")
