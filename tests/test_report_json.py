@@ -41,7 +41,9 @@ async def test_an_upload_reports_when_what_and_where_by_country(
     assert data["input_name"] == "contacts.csv"
     assert data["input_bytes"] == SAMPLE.stat().st_size
     assert data["reading"]["encoding"] == "utf-8" and data["reading"]["delimiter"] == ","
-    assert data["phases"] == []
+    phases = [phase["phase"] for phase in data["phases"]]
+    assert phases[0] == "reading" and phases[-1] == "writing outputs"
+    assert data["phases"][0]["started_at"][:19] == data["started_at"][:19]
 
     countries: dict[str, dict[str, int]] = data["countries"]
     assert set(countries) == {"US", "GB", "CA", "unknown"}

@@ -8,10 +8,10 @@ and this loop is most of it.
 **Memory.** One :class:`ContactIndex` holds every key of exact and fuzzy dedup in a
 single open-addressing table of 32-bit slots (``array('I')``): a contact's number, the
 key's kind and 2 bits of its hash. Whatever a slot points at is checked against the
-contact's own data in flat arrays, so no Python object is kept per contact: 65-80
+contact's own data in flat arrays, so no Python object is kept per contact: 74-93
 bytes per kept contact on ``examples/messy.py``'s data and on
-``benchmarks/dedup_scaling.py``'s, measured at 100k and 1M rows (with external ids, 8
-more and a slot).
+``benchmarks/dedup_scaling.py``'s, measured at 100k and 1M rows, the aliases of chains
+included (with external ids, 8 more and a slot).
 """
 
 from __future__ import annotations
