@@ -269,8 +269,10 @@ class ContactIndex(ContactAliases):
                             at = at + 1 if at < end else 0
                             slot = slots[at]
                         part_keys.append((at, tag, h, filed))
-                    if match and self._swapped_across_cuts(value, name, length, cut,
-                                                           candidates):
+                    # (The sketch never undercounts: a name it has not seen has no
+                    # namesake a swap could find.)
+                    if match and min(namesakes[first_at], namesakes[second_at]) and (
+                            self._swapped_across_cuts(value, name, length, cut, candidates)):
                         blocked = True
                     if candidates and match and not blocked:
                         by_phone = self._by_phone(row, value, local, domain_print, name,
