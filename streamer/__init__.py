@@ -6,6 +6,7 @@
         ...
 """
 
+from streamer.counters import Phase, Progress
 from streamer.credentials import Credentials, Secret, credentials_from_env
 from streamer.cxone import Sandbox, SandboxConfig
 from streamer.errors import (
@@ -20,7 +21,7 @@ from streamer.errors import (
     TransportError,
 )
 from streamer.pipeline import run, stream
-from streamer.records import Outcome, OutcomeKind, Phase, Progress, ReasonCode
+from streamer.records import Outcome, OutcomeKind, ReasonCode
 from streamer.run import Report
 from streamer.settings import Columns, RetryPolicy, Settings, UploadOptions
 

@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from streamer.records import Phase, Progress
+from streamer.counters import Phase, Progress
 
 #: Seconds the rate is measured over: long enough to smooth batch-sized steps, short
 #: enough that a stall shows as 0 within a few redraws.

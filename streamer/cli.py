@@ -37,6 +37,7 @@ from streamer._cli_options import (
 from streamer._cli_progress import RunWatch
 from streamer._cli_sandbox import add_sandbox_command
 from streamer._plural import counted
+from streamer.counters import Progress
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
 from streamer.cxone import Sandbox
 from streamer.errors import (
@@ -49,7 +50,6 @@ from streamer.errors import (
 )
 from streamer.input import check_source
 from streamer.pipeline import run
-from streamer.records import Progress
 from streamer.run import Report, render_text, summary_line, write_html
 from streamer.settings import (
     CUSTOM_FIELDS_AS,

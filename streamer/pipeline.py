@@ -29,10 +29,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from streamer import cleaning, delivery
 from streamer._detached import DetachedTask
+from streamer.counters import Phase, Progress, UploadStats
 from streamer.cxone import CXoneClient, connect
 from streamer.errors import echoes_dropped, one_error_alone
 from streamer.input import Source, open_source
-from streamer.records import Outcome, Phase, Progress, RowBatch, UploadBatch, UploadStats
+from streamer.records import Outcome, RowBatch, UploadBatch
 from streamer.run import (
     Journal,
     Report,

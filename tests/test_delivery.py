@@ -8,10 +8,11 @@ from pathlib import Path
 
 import anyio
 
+from streamer.counters import UploadStats
 from streamer.delivery import AdaptiveLimiter, ListDelivery
 from streamer.errors import HTTPStatusError, TransportError
 from streamer.fields import BASE_MAPPING
-from streamer.records import Outcome, OutcomeKind, ReasonCode, Row, UploadBatch, UploadStats
+from streamer.records import Outcome, OutcomeKind, ReasonCode, Row, UploadBatch
 from streamer.run import Journal, audit_logger
 from streamer.settings import RetryPolicy, Settings
 from streamer.upload_format import render_csv

@@ -17,7 +17,8 @@ import pytest
 
 import streamer
 from streamer import ConfigError, Credentials, InputError, ReasonCode, Secret, Settings
-from streamer.records import NamedReason, UploadSummary
+from streamer.counters import UploadSummary
+from streamer.records import NamedReason
 from tests.conftest import WriteCsv
 from tests.support import read_outcomes, settings_for
 

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 
 import streamer
 from streamer import InputError, Sandbox, SandboxConfig
+from streamer.counters import Progress
 from streamer.input import XlsxSource, open_source
 from streamer.input._cells import cell_text
-from streamer.records import Progress
 from streamer.settings import Settings
 from tests.cli_runs import cli_env, one_line, upload, upload_command
 from tests.support import assert_exact, read_outcomes, settings_for, stored_records

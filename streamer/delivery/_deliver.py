@@ -9,10 +9,11 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
+from streamer.counters import Phase, Progress, UploadStats, Verification
 from streamer.delivery._reconcile import OutcomeSink, Reconciler
 from streamer.delivery._target import ListTarget
 from streamer.delivery._uploader import Uploader
-from streamer.records import Outcome, Phase, Progress, UploadBatch, UploadStats, Verification
+from streamer.records import Outcome, UploadBatch
 from streamer.run import Journal
 from streamer.settings import ListFields, Settings
 

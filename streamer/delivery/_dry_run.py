@@ -7,14 +7,8 @@ from pathlib import Path
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamer.records import (
-    Outcome,
-    OutcomeKind,
-    Phase,
-    UploadBatch,
-    Verification,
-    row_outcomes,
-)
+from streamer.counters import Phase, Verification
+from streamer.records import Outcome, OutcomeKind, UploadBatch, row_outcomes
 from streamer.run import writing
 
 

@@ -35,11 +35,12 @@ from anyio.abc import ObjectReceiveStream
 from structlog.typing import FilteringBoundLogger
 
 from streamer._plural import counted
+from streamer.counters import Mirroring, Phase, Progress, Verification
 from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._reconcile import Reconciler
 from streamer.delivery._target import ListTarget, Removal
 from streamer.errors import ConfigError, HTTPStatusError, Interrupted, RemoteError
-from streamer.records import Mirroring, OutcomeKind, Phase, Progress, Verification
+from streamer.records import OutcomeKind
 from streamer.retry import retry_call
 from streamer.run import Journal
 from streamer.settings import Settings

@@ -30,21 +30,13 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
+from streamer.counters import Phase, Progress, Verification
 from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._target import ListTarget, RecordsPage
 from streamer.delivery._uploader import Uploader
 from streamer.errors import RemoteError, UnreadableAnswer
 from streamer.limits import MAX_PAGE_SIZE
-from streamer.records import (
-    Outcome,
-    OutcomeKind,
-    Phase,
-    Progress,
-    ReasonCode,
-    UploadBatch,
-    Verification,
-    row_outcomes,
-)
+from streamer.records import Outcome, OutcomeKind, ReasonCode, UploadBatch, row_outcomes
 from streamer.retry import retry_call
 from streamer.run import Journal
 from streamer.settings import Settings

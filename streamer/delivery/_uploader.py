@@ -20,19 +20,11 @@ from functools import partial
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from structlog.typing import FilteringBoundLogger
 
+from streamer.counters import Phase, Progress, UploadStats
 from streamer.delivery._pacing import AdaptiveLimiter
 from streamer.delivery._target import JobState, ListTarget
 from streamer.errors import HTTPStatusError, RemoteError, UnreadableAnswer
-from streamer.records import (
-    Outcome,
-    OutcomeKind,
-    Phase,
-    Progress,
-    ReasonCode,
-    UploadBatch,
-    UploadStats,
-    row_outcomes,
-)
+from streamer.records import Outcome, OutcomeKind, ReasonCode, UploadBatch, row_outcomes
 from streamer.retry import poll_until, retry_call
 from streamer.run import Journal
 from streamer.settings import Settings

@@ -10,16 +10,10 @@ from typing import Any
 import anyio.to_thread
 from structlog.typing import FilteringBoundLogger
 
+from streamer.counters import Mirroring, Phase, Progress, UploadStats, Verification
 from streamer.errors import MirrorRefused
 from streamer.notes import Note
-from streamer.records import (
-    Mirroring,
-    OutcomeKind,
-    Phase,
-    Progress,
-    UploadStats,
-    Verification,
-)
+from streamer.records import OutcomeKind
 from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing

@@ -14,8 +14,9 @@ from typing import Any
 
 import anyio
 
+from streamer.counters import UploadSummary
 from streamer.csv_text import neutralize
-from streamer.records import OutcomeKind, UploadSummary
+from streamer.records import OutcomeKind
 from streamer.run._local_io import writing
 
 OUTCOME_HEADER = ("record", "outcome", "reason", "duplicate_of", "external_id")
@@ -50,7 +51,7 @@ class Report:
     #: [seconds into the run, rows read, rows decided], sampled a few times a second.
     progress_timeline: list[list[float]] = field(default_factory=list)
     #: Each phase of the run entered: {"phase", "started_at" (ISO 8601, local offset),
-    #: "seconds"}, in order (see :class:`~streamer.records.Phase`).
+    #: "seconds"}, in order (see :class:`~streamer.counters.Phase`).
     phases: list[dict[str, Any]] = field(default_factory=list)
     request_timeline: list[list[float]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
