@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from streamer.errors import InputError
 from streamer.fields import (
@@ -43,6 +44,17 @@ def _show_columns(header: tuple[str, ...]) -> str:
         shown.append(short if short and short.isprintable() else repr(short))
     more = len(header) - _SHOWN_COLUMNS
     return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def file_columns(path: Path, header: Sequence[str], settings: Settings) -> ColumnMap:
+    """The columns of ``path`` (a CSV file or a sheet) by its ``header`` and the run's
+    settings; an error names the file."""
+    try:
+        return map_columns(
+            tuple(h.strip() for h in header), settings.columns, settings.list_mapping(),
+            settings.list_fields.upload_header, derived=settings.derived_fields)
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
 
 
 def map_columns(

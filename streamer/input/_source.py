@@ -33,7 +33,7 @@ import anyio.to_thread
 
 from streamer.errors import InputError
 from streamer.fields import ColumnMap
-from streamer.input._columns import map_columns, sniff_delimiter
+from streamer.input._columns import file_columns, sniff_delimiter
 from streamer.input._decode import (
     BINARY_MIN,
     BINARY_SHARE,
@@ -223,12 +223,7 @@ class CsvSource:
         else:
             assert settings.column_names is not None  # Settings guarantees it
             header = list(settings.column_names)
-        try:
-            self.columns = map_columns(
-                tuple(h.strip() for h in header), settings.columns, settings.list_mapping(),
-                settings.list_fields.upload_header, derived=settings.derived_fields)
-        except InputError as error:
-            raise InputError(f"{path}: {error}") from None
+        self.columns = file_columns(path, header, settings)
 
     def _choose_delimiter(self, sample: str) -> str:
         if self._settings.delimiter != "auto":

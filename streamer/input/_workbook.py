@@ -29,7 +29,7 @@ import anyio.to_thread
 from streamer.errors import InputError
 from streamer.fields import ColumnMap
 from streamer.input._cells import cell_text
-from streamer.input._columns import map_columns
+from streamer.input._columns import file_columns
 from streamer.input._source import record_place
 from streamer.records import RecordPlace, Row, RowBatch
 from streamer.settings import Settings
@@ -193,12 +193,7 @@ class XlsxSource:
             assert settings.column_names is not None  # Settings guarantees it
             header = list(settings.column_names)
         self._width = len(header)
-        try:
-            self.columns = map_columns(
-                tuple(h.strip() for h in header), settings.columns, settings.list_mapping(),
-                settings.list_fields.upload_header, derived=settings.derived_fields)
-        except InputError as error:
-            raise InputError(f"{path}: {error}") from None
+        self.columns = file_columns(path, header, settings)
 
     def _choose_sheet(self) -> Any:
         workbook, wanted = self._workbook, self._settings.sheet
