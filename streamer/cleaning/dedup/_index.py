@@ -167,17 +167,8 @@ class ContactIndex(ContactAliases):
                         id_at, id_slot = at, tag
                     elif kept < 0:
                         kept, reason = (slot >> bits) - 1, ReasonCode.SAME_EXTERNAL_ID
-                if kept >= 0:
-                    row.reason, row.duplicate_of = reason, records[kept]
-                    if add:
-                        used += self._file_aliases(
-                            row, records[kept], other_phones, with_ids,
-                            value, phone_at, phone_slot, local_bytes, domain_print, email_at,
-                            email_slot, id_key, id_at, id_slot)
-                        ends = self._ends
-                    continue
             name = 0
-            if fuzzy:
+            if fuzzy and kept < 0:  # an exact match needs no fuzzy rule
                 first, last = row.first_name, row.last_name
                 first_print = name_prints.get(first)
                 if first_print is None:
@@ -283,15 +274,15 @@ class ContactIndex(ContactAliases):
                     kept, reason = by_email, ReasonCode.SIMILAR_EMAIL
                 elif by_phone >= 0:
                     kept, reason = by_phone, ReasonCode.SIMILAR_PHONE_SAME_NAME
-                if kept >= 0:
-                    row.reason, row.duplicate_of = reason, records[kept]
-                    if add and exact:
-                        used += self._file_aliases(
-                            row, records[kept], other_phones, with_ids,
-                            value, phone_at, phone_slot, local_bytes, domain_print, email_at,
-                            email_slot, id_key, id_at, id_slot)
-                        ends = self._ends
-                    continue
+            if kept >= 0:
+                row.reason, row.duplicate_of = reason, records[kept]
+                if add and exact:
+                    used += self._file_aliases(
+                        row, records[kept], other_phones, with_ids,
+                        value, phone_at, phone_slot, local_bytes, domain_print, email_at,
+                        email_slot, id_key, id_at, id_slot)
+                    ends = self._ends
+                continue
             if not add:
                 continue
             # Kept: remember it, and file each key where its lookup ended (unless another
