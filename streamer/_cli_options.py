@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import Field, fields
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,51 +33,41 @@ def _refuse(text: str, expected: str) -> NoReturn:
     raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
 
 
-def whole_number(text: str) -> int:
+_Number = TypeVar("_Number", int, float)
+
+
+def _read(text: str, convert: type[_Number], fits: Callable[[_Number], bool],
+          expected: str, unfit: str = "") -> _Number:
+    """``text`` as ``convert`` reads it, refused in words if it does not read or fit."""
     try:
-        return int(text)
+        value = convert(text)
     except ValueError:
-        _refuse(text, "a whole number")
+        _refuse(text, expected)
+    if not fits(value):
+        _refuse(text, unfit or expected)
+    return value
+
+
+def whole_number(text: str) -> int:
+    return _read(text, int, lambda _: True, "a whole number")
 
 
 def number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        _refuse(text, "a number")
-    if not math.isfinite(value):
-        _refuse(text, "a finite number")
-    return value
+    return _read(text, float, math.isfinite, "a number", "a finite number")
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        _refuse(text, "a positive whole number")
-    if value < 1:
-        _refuse(text, "a positive whole number (1 or more)")
-    return value
+    return _read(text, int, lambda value: value >= 1, "a positive whole number",
+                 "a positive whole number (1 or more)")
 
 
 def count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        _refuse(text, "a whole number, 0 or more")
-    if value < 0:
-        _refuse(text, "a whole number, 0 or more")
-    return value
+    return _read(text, int, lambda value: value >= 0, "a whole number, 0 or more")
 
 
 def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        _refuse(text, "a share between 0 and 1 (e.g. 0.2)")
-    if not 0.0 <= value <= 1.0:
-        _refuse(text, "a share between 0 and 1 (e.g. 0.2)")
-    return value
+    return _read(text, float, lambda value: 0.0 <= value <= 1.0,
+                 "a share between 0 and 1 (e.g. 0.2)")
 
 
 def version() -> str:
