@@ -26,6 +26,9 @@ from streamer.counters import Phase, Progress
 #: enough that a stall shows as 0 within a few redraws.
 RATE_WINDOW_S = 3.0
 _REDRAW_S = 0.25
+#: How often a change of phase is looked for: a phase shorter than a redraw (a quick wait
+#: for the last jobs) is still drawn, so the operator sees every phase the run went through.
+_PHASE_POLL_S = 0.05
 _BAR_MIN, _BAR_MAX = 10, 30
 _SEP = " · "
 
@@ -166,11 +169,16 @@ async def show_progress(progress: Progress, console: Console) -> None:
     view = ProgressView(progress)
     with Live(view, console=console, auto_refresh=False, transient=False) as live:
         try:
+            drawn: tuple[object, str] | None = None
+            next_draw = 0.0
             while True:
-                view.sample(time.monotonic())
-                if progress.phase is not None:
+                now = time.monotonic()
+                shown = (progress.phase, progress.describe_phase())
+                if progress.phase is not None and (shown != drawn or now >= next_draw):
+                    view.sample(now)
                     live.refresh()
-                await anyio.sleep(_REDRAW_S)
+                    drawn, next_draw = shown, now + _REDRAW_S
+                await anyio.sleep(_PHASE_POLL_S)
         finally:
             view.sample(time.monotonic())
             live.refresh()

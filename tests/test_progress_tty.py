@@ -51,7 +51,7 @@ async def test_an_upload_on_a_terminal_shows_each_phase_in_one_line_of_80_column
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, COLUMNS, 0, 0))
     # Jobs slow enough that the reader waits on the uploads and the run waits on its jobs.
-    async with Sandbox(SandboxConfig(latency_ms=10, job_delay_ms=150)) as sandbox:
+    async with Sandbox(SandboxConfig(latency_ms=10, job_delay_ms=300)) as sandbox:
         env = {k: v for k, v in cli_env(sandbox).items() if k not in ("COLUMNS", "LINES")}
         command = upload_command(source, tmp_path / "out", "--batch-size", "1000",
                                  "--concurrency", "2")
