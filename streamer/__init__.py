@@ -6,6 +6,8 @@
         ...
 """
 
+# First: decides whether the compiled core or its pure-Python twin is imported below.
+from streamer._core import CORE
 from streamer.counters import Phase, Progress
 from streamer.credentials import Credentials, Secret, credentials_from_env
 from streamer.cxone import Sandbox, SandboxConfig
@@ -26,6 +28,7 @@ from streamer.run import Report
 from streamer.settings import Columns, RetryPolicy, Settings, UploadOptions
 
 __all__ = [
+    "CORE",
     "Columns",
     "ConfigError",
     "Credentials",

@@ -71,14 +71,16 @@ def share(text: str) -> float:
 
 
 def version() -> str:
-    """``streamer <version>``, from the installed package's metadata."""
+    """``streamer <version>``, from the installed package's metadata, and the core it runs."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed
 
+    from streamer._core import CORE
+
     try:
-        return f"streamer {installed('streamer')}"
+        return f"streamer {installed('streamer')}, {CORE.describe()}"
     except PackageNotFoundError:  # run from a checkout that was never installed
-        return "streamer (not installed: version unknown)"
+        return f"streamer (not installed: version unknown), {CORE.describe()}"
 
 
 def assignment(text: str) -> tuple[str, tuple[str, ...]]:

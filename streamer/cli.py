@@ -36,6 +36,7 @@ from streamer._cli_options import (
 )
 from streamer._cli_progress import RunWatch
 from streamer._cli_sandbox import add_sandbox_command
+from streamer._core import warning as core_warning
 from streamer._plural import counted
 from streamer.counters import Progress
 from streamer.credentials import credentials_from_env, webhook_secret_from_env
@@ -288,6 +289,8 @@ async def _upload(args: argparse.Namespace) -> int:
     report = None
     # Before the sandbox says it is there: a missing file is the first thing to hear of.
     await check_source(args.file, settings)
+    if (slower := core_warning()) is not None:
+        print(slower, file=sys.stderr)
     async with AsyncExitStack() as stack:
         if settings.credentials is None and (not settings.dry_run or settings.mirror):
             sandbox = await stack.enter_async_context(Sandbox())

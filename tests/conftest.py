@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from streamer import Sandbox, SandboxConfig
+from streamer import Sandbox, SandboxConfig, _core
 from streamer.cxone import CXoneClient
+
+if not _core.CORE.compiled:
+    # The session's header says once that the twin runs; the runs the tests start as
+    # subprocesses choose it too, without repeating the warning on their stderr.
+    os.environ[_core.PURE_ENV] = "1"
+
+
+def pytest_report_header() -> list[str]:
+    return [f"streamer: {_core.CORE.describe()}",
+            *filter(None, [_core.warning()])]
 
 
 @pytest.fixture

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
-from streamer import RetryPolicy, Sandbox, Settings
+from streamer import CORE, RetryPolicy, Sandbox, Settings, _core
 
 
 def settings_for(sandbox: Sandbox | None, out: Path, **overrides: object) -> Settings:
@@ -55,3 +59,18 @@ async def assert_exact(sandbox: Sandbox, out: Path) -> dict[str, Any]:
     assert sorted(record["externalId"] for record in stored) == uploaded
     assert not (out / "journal.sqlite3").exists()
     return report
+
+
+def passed_in_the_twin(request: pytest.FixtureRequest) -> bool:
+    """Under the compiled core, run this test again in a pytest of its own on the
+    pure-Python twin (the same source), and say whether it passed there; under the twin,
+    False: the test goes on here. For tests that patch a compiled module's class or
+    function, which only the interpreter allows."""
+    if not CORE.compiled:
+        return False
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
+        env=os.environ | {_core.PURE_ENV: "1"}, capture_output=True, text=True,
+        cwd=request.config.rootpath, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return True

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from streamer import CORE
 from streamer.cli import build_parser, main
 from tests.conftest import WriteCsv
 
@@ -157,7 +158,7 @@ def test_version_prints_the_package_metadata_s(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out == f"streamer {version('streamer')}\n"
+    assert capsys.readouterr().out == f"streamer {version('streamer')}, {CORE.describe()}\n"
 
 
 @pytest.mark.parametrize(("flags", "words"), [

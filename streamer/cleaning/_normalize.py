@@ -8,6 +8,7 @@ calling it for numbers as people usually write them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +17,7 @@ from streamer.cleaning import _emails as emails
 from streamer.cleaning._fields import FieldValues
 from streamer.cleaning._phones import (
     SCIENTIFIC_NOTE,
+    Read,
     in_scientific_notation,
     read_phone,
     read_phone_exact,
@@ -85,6 +87,11 @@ class NormalizeRules:
     time_zone_from_phone: bool = False
     mark_mobiles: bool = False
 
+    def __reduce__(self) -> tuple[type[NormalizeRules], tuple[object, ...]]:
+        # Compiled by mypyc, its class is rebuilt in the worker from its fields alone.
+        return NormalizeRules, tuple(getattr(self, field.name)
+                                     for field in dataclasses.fields(self))
+
     @classmethod
     def of(cls, columns: ColumnMap, settings: Settings) -> NormalizeRules:
         """The rules a run's settings ask for, over the file's columns."""
@@ -105,6 +112,25 @@ class NormalizeRules:
         return partial(normalize_batch, rules=self, values=values)
 
 
+def _read_written(raw: str, region: str, not_understood: str) -> Read | None:
+    """The number ``raw`` reads as, unless it is blank, was written by Excel in scientific
+    notation, or has no ``+code`` where the row's country text was not understood."""
+    if not raw or (not_understood and raw[0] != "+") or in_scientific_notation(raw):
+        return None
+    return read_phone(raw, region)
+
+
+def _primary_number(fields: list[str], phones: tuple[int, ...], region: str,
+                    not_understood: str) -> tuple[int, Read] | None:
+    """The first of the phone columns (in the mapping's order) whose number reads, with
+    where it is."""
+    for at in phones:
+        read = _read_written(fields[at].strip(), region, not_understood)
+        if read is not None:
+            return at, read
+    return None
+
+
 def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                     values: FieldValues | None = None) -> RowBatch:
     """Fill in each row's normalised fields, or reject what cannot be normalised.
@@ -117,7 +143,8 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
     width = len(columns.header)
     phone_at, email_at, country_at = columns.phone, columns.email, columns.country
     first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
-    fallbacks = columns.phones[1:]
+    phones = columns.phones or (phone_at,)
+    fallbacks = phones[1:]
     for row in batch:
         fields = row.fields
         # A blank row is told apart only where a check fails: the test costs a scan.
@@ -137,24 +164,10 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
             else:
                 region = row.country = found
         raw_phone = fields[phone_at].strip()
-        read = (read_phone(raw_phone, region)
-                if raw_phone and (not not_understood or raw_phone[0] == "+")
-                and not in_scientific_notation(raw_phone) else None)
-        primary_at = phone_at
-        if read is None and fallbacks:
-            for primary_at in fallbacks:
-                if (raw := fields[primary_at].strip()) and (
-                        not not_understood or raw[0] == "+") and not in_scientific_notation(
-                        raw) and (read := read_phone(raw, region)) is not None:
-                    break
-            if read is not None and raw_phone:
-                why = ("no +code, and the country was not understood"
-                       if not_understood and raw_phone[0] != "+" else SCIENTIFIC_NOTE
-                       if in_scientific_notation(raw_phone) else "not a valid number")
-                Note.add(row, Note.left_out(columns.header[phone_at], why))
+        primary = _primary_number(fields, phones, region, not_understood)
+        if primary is None:
             raw_phone = raw_phone or next(
                 (value for at in fallbacks if (value := fields[at].strip())), "")
-        if read is None:
             if not raw_phone:
                 row.reason = (ReasonCode.EMPTY_ROW if not any(v.strip() for v in fields)
                               else ReasonCode.MISSING_PHONE)
@@ -162,6 +175,12 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
                 row.reason = (ReasonCode.PHONE_IN_SCIENTIFIC_NOTATION
                               if in_scientific_notation(raw_phone) else ReasonCode.INVALID_PHONE)
             continue
+        primary_at, read = primary
+        if primary_at != phone_at and raw_phone:
+            why = ("no +code, and the country was not understood"
+                   if not_understood and raw_phone[0] != "+" else SCIENTIFIC_NOTE
+                   if in_scientific_notation(raw_phone) else "not a valid number")
+            Note.add(row, Note.left_out(columns.header[phone_at], why))
         if email_at is not None and (raw_email := fields[email_at].strip()):
             email = emails.normalize_email(raw_email)  # not via the wrapper: per row
             if email is None and not rules.blank_invalid_email:

@@ -53,12 +53,17 @@ class CampaignRules:
         dnc: DoNotCall | None = None,
         max_record_chars: int,
     ) -> None:
+        # Compiled by mypyc, it is rebuilt in a worker from what it was made with.
+        self._made_with = (columns, tuple(required), allowed_countries, dnc, max_record_chars)
         self._columns = columns
         self._required = required_columns(required, columns)
         self._allowed = allowed_countries
         self._dnc = dnc
         self._max_chars = max_record_chars
         self._other_phones = columns.other_phones
+
+    def __reduce__(self) -> tuple[Callable[..., CampaignRules], tuple[object, ...]]:
+        return _campaign_rules, self._made_with
 
     @property
     def whole_file(self) -> bool:
@@ -106,3 +111,11 @@ class CampaignRules:
             if extra[at] and (listed := dnc.source_of(extra[at])):
                 extra[at] = ""
                 Note.add(row, Note.left_out(name, f"on the do-not-call list ({listed})"))
+
+
+def _campaign_rules(columns: ColumnMap, required: Sequence[str],
+                    allowed_countries: frozenset[str] | None, dnc: DoNotCall | None,
+                    max_record_chars: int) -> CampaignRules:
+    """:class:`CampaignRules` from positional arguments, as unpickling calls it."""
+    return CampaignRules(columns, required=required, allowed_countries=allowed_countries,
+                         dnc=dnc, max_record_chars=max_record_chars)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,11 @@ class DedupRules:
     #: About how many rows will be checked (0: unknown), so the index is made its final
     #: size at once instead of rebuilt each time it doubles.
     expected_rows: int = 0
+
+    def __reduce__(self) -> tuple[type[DedupRules], tuple[object, ...]]:
+        # Compiled by mypyc, its class is rebuilt in the worker from its fields alone.
+        return DedupRules, tuple(getattr(self, field.name)
+                                 for field in dataclasses.fields(self))
 
     @property
     def whole_file(self) -> bool:
