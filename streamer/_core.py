@@ -30,7 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
-#: The modules mypyc compiles: the per-row work (normalising, the campaign rules, dedup).
+#: The modules mypyc compiles: the per-row work (normalising, the campaign rules, dedup,
+#: each row's upload line).
 COMPILED_MODULES: tuple[str, ...] = (
     "streamer.cleaning._emails",
     "streamer.cleaning._fields",
@@ -44,6 +45,9 @@ COMPILED_MODULES: tuple[str, ...] = (
     "streamer.cleaning.dedup._rules",
     "streamer.cleaning.dedup._stage",
     "streamer.cleaning.dedup._table",
+    "streamer.countries",
+    "streamer.csv_text",
+    "streamer.upload_format",
 )
 #: Set to ``1``: run the pure-Python twin even where the compiled core is built.
 PURE_ENV = "STREAMER_PURE"
