@@ -127,7 +127,10 @@ CORE = _choose()
 
 
 def warning() -> str | None:
-    """One line for the operator when the pure twin runs though nobody asked for it."""
+    """One line for the operator when the pure twin runs though nobody asked for it (set
+    ``STREAMER_PURE=1`` since this process began: asked for now)."""
+    if os.environ.get(PURE_ENV) == "1":
+        return None
     if CORE.why == "not built":
         return ("streamer: warning: the compiled core is not built (no C compiler when "
                 "streamer was installed); running its pure-Python twin, same answers, "

@@ -14,14 +14,16 @@ from streamer import Sandbox, SandboxConfig, _core
 from streamer.cxone import CXoneClient
 
 if not _core.CORE.compiled:
-    # The session's header says once that the twin runs; the runs the tests start as
-    # subprocesses choose it too, without repeating the warning on their stderr.
+    # The session's header says once that the twin runs (below); the runs the tests start,
+    # in this process or as subprocesses, choose it too, without repeating the warning.
+    _WHY_THE_TWIN = _core.warning()
     os.environ[_core.PURE_ENV] = "1"
+else:
+    _WHY_THE_TWIN = None
 
 
 def pytest_report_header() -> list[str]:
-    return [f"streamer: {_core.CORE.describe()}",
-            *filter(None, [_core.warning()])]
+    return [f"streamer: {_core.CORE.describe()}", *filter(None, [_WHY_THE_TWIN])]
 
 
 @pytest.fixture
