@@ -5,6 +5,7 @@ once the cause is fixed, the same command resumes and ends exact."""
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from aiohttp import web
 import streamer
 from examples.make_contacts import write_contacts
 from streamer import Interrupted, OutputError, Sandbox, Settings
+from streamer._core import PURE_ENV
 from streamer.errors import echoes_dropped
 from streamer.run import Journal, claim_out_dir, open_audit_log
 from streamer.run._report import RowFileWriter
@@ -241,7 +243,9 @@ async def test_a_directory_where_a_dry_run_batch_goes_is_told_in_one_line(
 ) -> None:
     out = tmp_path / "out"
     (out / "batches" / "batch-000001.csv").mkdir(parents=True)
-    refused = await upload({}, source, out, "--dry-run")
+    # Nothing of this environment but the core the session runs (no CXONE_* credentials).
+    env = {name: os.environ[name] for name in (PURE_ENV,) if name in os.environ}
+    refused = await upload(env, source, out, "--dry-run")
     assert refused.returncode == 2
     assert one_line(refused) == (
         f"streamer: {out / 'batches' / 'batch-000001.csv'} is a directory where streamer "
