@@ -22,11 +22,12 @@ from pathlib import Path
 from streamer.errors import ConfigError
 from streamer.run._journal_mirror import MIRROR_SCHEMA, MirrorJournal
 from streamer.run._journal_notes import NotesJournal
-from streamer.run._journal_outcomes import OUTCOMES_SCHEMA, OutcomesJournal, _Held
+from streamer.run._journal_outcomes import OUTCOMES_SCHEMA, OutcomesJournal
 from streamer.run._journal_report import ReportJournal
 from streamer.run._journal_sent import SENT_SCHEMA, SentJournal
 from streamer.run._local_io import journaling, sqlite_io
-from streamer.run._outcome_file import OutcomeFile
+from streamer.run._outcome_file import OutcomeFile, outcome_cell
+from streamer.run._outcome_order import Item
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -61,9 +62,10 @@ class Journal(OutcomesJournal, SentJournal, MirrorJournal, NotesJournal, ReportJ
             except BaseException:
                 self._db.close()
                 raise
+        self._db.create_function("outcome_cell", 1, outcome_cell, deterministic=True)
         self.repeated = 0  # outcomes offered twice for one record: must stay 0
         self._lines: OutcomeFile | None = None  # outcomes.csv, opened on first use
-        self._held: dict[int, _Held] = {}
+        self._pending: list[Item] = []  # plain outcomes waiting for an earlier record
         self._written = 0
 
     @classmethod

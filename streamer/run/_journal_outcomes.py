@@ -18,28 +18,32 @@ nothing else could bring back after a kill (below).
 Outcomes do not come in record order: the batcher passes a batch's rejected rows on
 before its accepted ones are uploaded, upload workers finish out of turn, and with
 read-back every uploaded row waits for the end. The lines go out as the records before
-them are settled: a row with an entry comes back from the table, a plain one waits in
-memory (``held``). Only ``uploaded`` rows wait there, since their ``sent`` entry stays
-until their line is written: a kill loses nothing a resumed run cannot find again by
-reading the list back, as it does for every row in flight. What waits is bounded by the
-uploads in flight, each up to ``batch_size`` rows (read-back sends its rows in record
-order, so nothing waits for it); a batch stuck in retries while later ones complete
-could hold more, so past ``_HELD_MAX`` rows the waiting rows get entries of their own.
+them are settled (:mod:`streamer.run._outcome_order`): a row with an entry comes back
+from the table, a plain one waits in memory (``_pending``). Only ``uploaded`` rows wait
+there, since their ``sent`` entry stays until their line is written: a kill loses
+nothing a resumed run cannot find again by reading the list back, as it does for every
+row in flight; any other plain row decided out of turn gets an entry. What waits is
+bounded by the uploads in flight, each up to ``batch_size`` rows (a dry run's accepted
+rows come in record order, after the rows before them; read-back sends its rows in
+record order); a batch stuck in retries while later ones complete could hold more, so
+past ``_HELD_MAX`` rows the waiting rows get entries of their own too.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from streamer.csv_text import FORMULA_STARTS
 from streamer.records import Outcome, OutcomeKind, RowBatch
 from streamer.run._journal_sent import FIELD_SEPARATOR
 from streamer.run._local_io import sqlite_io, sqlite_io_pages
-from streamer.run._outcome_file import OutcomeFile, id_cell, outcome_line
+from streamer.run._outcome_file import OutcomeFile
+from streamer.run._outcome_order import ENTRY, PLAIN, Item, plain_items, take_run
 
 OUTCOMES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -60,12 +64,21 @@ CREATE TABLE IF NOT EXISTS tally (
 ) WITHOUT ROWID;
 """
 _COLUMNS = "record, outcome, reason, duplicate_of, external_id, fields, detail, country"
-_LINE_COLUMNS = "record, outcome, reason, duplicate_of, external_id"
+#: SQL for the characters :func:`neutralize` acts on, and for a cell CSV must quote: an
+#: entry's line is made by SQLite, and only ids that are either go to ``outcome_cell``.
+_FORMULA_START_LITERALS = ", ".join(f"char({ord(c)})" for c in sorted(FORMULA_STARTS))
+_NEEDS_QUOTES = " OR ".join(f"instr(external_id, char({ord(c)}))" for c in ',"\r\n')
+_ENTRY_LINE = (
+    "record || ',' || outcome || ',' || coalesce(reason, '') || ',' || "
+    "coalesce(duplicate_of, '') || ',' || "
+    f"CASE WHEN substr(external_id, 1, 1) IN ({_FORMULA_START_LITERALS}) OR {_NEEDS_QUOTES} "
+    "THEN outcome_cell(external_id) ELSE external_id END || char(13, 10)")
 #: Plain uploaded rows waiting for a row before them, at most (about 250 bytes each).
 _HELD_MAX = 65_536
 _PAGE_MAX = 4_096
+_CHUNKS = (256, 64, 16, 4, 1)
 _WRITTEN, _BYTES, _FINISHED = "outcomes_written", "outcomes_bytes", "outcomes_finished"
-_UPLOADED = OutcomeKind.UPLOADED.value
+_UPLOADED = OutcomeKind.UPLOADED
 
 
 class Counts(NamedTuple):
@@ -78,25 +91,34 @@ class Counts(NamedTuple):
     reason_samples: dict[str, int]
 
 
-class _Held(NamedTuple):
-    """A plain outcome waiting for the records before it."""
-
-    line: str
-    outcome: str
-    country: str
-    external_id: str
-
-
 class _Step(NamedTuple):
-    """Lines written in a transaction, applied once it commits."""
+    """What a transaction wrote to outcomes.csv, made true in memory once it commits."""
 
     written: int
     size: int
-    taken: list[int]
+    pending: list[Item]
 
 
 def _unchanged(batch: RowBatch) -> RowBatch:
     return batch
+
+
+def _in_chunks(db: sqlite3.Connection, sql: str, values: str,
+               rows: Sequence[tuple[object, ...]]) -> int:
+    """``sql`` run for ``rows``, many to a statement (``{}`` in it takes ``values`` once
+    for each); how many rows it changed.
+
+    Not ``executemany``: SQLite lets go of the GIL for each statement it steps, and the
+    main process has other threads that take it each time. Chunks of 256, 64, 16, 4 and
+    1 rows keep the statements few, and each one's text cached."""
+    changed = at = 0
+    for size in _CHUNKS:
+        statement = sql.format(", ".join([values] * size))
+        while len(rows) - at >= size:
+            changed += db.execute(statement, [v for row in rows[at:at + size] for v in row]
+                                  ).rowcount
+            at += size
+    return changed
 
 
 class OutcomesJournal:
@@ -107,7 +129,7 @@ class OutcomesJournal:
     _db: sqlite3.Connection
     repeated: int
     _lines: OutcomeFile | None
-    _held: dict[int, _Held]
+    _pending: list[Item]
     _written: int
 
     def _transaction(self) -> AbstractContextManager[None]:
@@ -143,117 +165,136 @@ class OutcomesJournal:
         A row that was waiting for read-back stops waiting in the same transaction, so
         no row is ever both decided and waiting, whenever the process dies.
         """
+        if not outcomes:
+            return
         file = self._outcome_file()
-        written, held = self._written, self._held
+        written = self._written
         full: list[tuple[object, ...]] = []
         gone: list[tuple[int]] = []
-        added: list[int] = []
+        plain = [o for o in outcomes if o.reason is None and not o.fields and not o.detail]
         repeated = 0
-        fills_gap = False
-        uploaded, failed = OutcomeKind.UPLOADED, OutcomeKind.FAILED  # (an Enum's hash is slow)
-        for o in outcomes:
-            record = o.record
-            if record <= written or record in held:
+        uploaded, failed = OutcomeKind.UPLOADED, OutcomeKind.FAILED
+        for o in outcomes if len(plain) < len(outcomes) else ():
+            if o.reason is None and not o.fields and not o.detail:
+                continue
+            if o.record <= written:  # its line is written: decided before
                 repeated += 1
                 continue
-            fills_gap = fills_gap or record == written + 1
-            if o.reason is None and not o.fields and not o.detail:
-                kind = o.outcome.value
-                held[record] = _Held(f"{record},{kind},,,{id_cell(o.external_id)}\r\n", kind,
-                                     o.country, o.external_id)
-                added.append(record)
-                continue
-            full.append((record, o.outcome.value, o.reason, o.duplicate_of, o.external_id,
+            full.append((o.record, o.outcome.value, o.reason, o.duplicate_of, o.external_id,
                          FIELD_SEPARATOR.join(o.fields) if o.fields else None, o.detail,
                          o.country))
             if o.outcome is uploaded or o.outcome is failed:
-                gone.append((record,))
+                gone.append((o.record,))
+        pending = self._pending + plain_items(plain)
+        # Lines can go out only once the first record not written is decided.
+        fills_gap = min([o.record for o in outcomes]) <= written + 1
         try:
             with self._transaction():
-                inserted = self._db.executemany(
-                    f"INSERT OR IGNORE INTO outcomes ({_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", full).rowcount
+                inserted = _in_chunks(self._db, f"INSERT OR IGNORE INTO outcomes ({_COLUMNS}) "
+                                      "VALUES {}", "(?, ?, ?, ?, ?, ?, ?, ?)", full)
                 repeated += len(full) - inserted
-                self._db.executemany("DELETE FROM sent WHERE record = ?", gone)
-                step = self._advance(file) if fills_gap else None
-                done = set(step.taken) if step else set()
-                spill = [r for r in (held if len(held) > _HELD_MAX else added)
-                         if r not in done and (len(held) > _HELD_MAX
-                                               or held[r].outcome != _UPLOADED)]
-                repeated += self._spill(spill)
+                _in_chunks(self._db, "DELETE FROM sent WHERE record IN ({})", "?", gone)
+                step = (self._advance(file, pending) if fills_gap
+                        else _Step(written, file.size, pending))
+                waiting = self._wait_or_spill(step.pending)
         except BaseException:
             file.rollback()
-            for record in added:
-                held.pop(record, None)
             raise
-        self._apply(file, step, spill)
+        self._written, file.size, self._pending = step.written, step.size, waiting
         self.repeated += repeated
 
-    def _advance(self, file: OutcomeFile, *, through_gaps: bool = False) -> _Step:
-        """Write the lines of the records settled after the last one written, up to the
-        first not yet decided (``through_gaps``: past it, as far as any is decided), and
-        commit how far the file has got. In a transaction."""
-        held, first = self._held, self._written + 1
-        record = first
-        lines: list[str] = []
-        taken: list[int] = []
-        tally: dict[tuple[str, str], int] = {}
-        page: list[Any] = []
-        at, more, limit = 0, True, 64
-        while True:
-            if at == len(page) and more:  # the next entries of their own, a page at a time
-                page = self._db.execute(
-                    f"SELECT {_LINE_COLUMNS} FROM outcomes WHERE record >= ? "
-                    "ORDER BY record LIMIT ?", (record, limit)).fetchall()
-                at, more, limit = 0, len(page) == limit, min(2 * limit, _PAGE_MAX)
-            if at < len(page) and page[at][0] == record:
-                lines.append(outcome_line(*page[at]))
-                at += 1
-                if record in held:  # decided twice: the entry, recorded first, stands
-                    taken.append(record)
-                    self.repeated += 1
-            elif (entry := held.get(record)) is not None:
-                lines.append(entry.line)
-                taken.append(record)
-                key = (entry.outcome, entry.country)
-                tally[key] = tally.get(key, 0) + 1
-            elif through_gaps and at < len(page):
-                record = page[at][0]
-                continue
-            else:
-                break
-            record += 1
+    def _advance(self, file: OutcomeFile, pending: list[Item]) -> _Step:
+        """Write the lines of the records decided after the last one written, up to the
+        first not yet decided, and commit how far the file has got. In a transaction."""
+        first = self._written + 1
+        pending.sort()
+        last = pending[-1][0] if pending else first
+        items = pending + self._entry_items("record BETWEEN ? AND ?", (first, last))
+        items.sort()  # two sorted runs: a merge
+        run = take_run(items, first)
+        self.repeated += run.repeated
+        lines = run.lines
+        if run.taken == len(items):  # every item used: entries may follow on past them
+            lines += self._entries_from(run.next)
+        rest = [item for item in items[run.taken:] if item[1] == PLAIN]
         if not lines:
-            return _Step(self._written, file.size, taken)
+            return _Step(self._written, file.size, rest)
         size = file.append("".join(lines).encode())
+        last_written = first + len(lines) - 1
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                             ((_WRITTEN, str(record - 1)), (_BYTES, str(size))))
+                             ((_WRITTEN, str(last_written)), (_BYTES, str(size))))
         self._db.executemany(
             "INSERT INTO tally VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET rows = rows + "
-            "excluded.rows", [(kind, country, n) for (kind, country), n in tally.items()])
-        self._db.execute("DELETE FROM sent WHERE record BETWEEN ? AND ?", (first, record - 1))
-        return _Step(record - 1, size, taken)
+            "excluded.rows",
+            [(str(kind), country, n) for (kind, country), n in run.tally.items()])
+        self._db.execute("DELETE FROM sent WHERE record BETWEEN ? AND ?", (first, last_written))
+        return _Step(last_written, size, rest)
 
-    def _spill(self, records: list[int]) -> int:
-        """Waiting rows that get entries of their own (see the module's docstring); how
-        many had one already. In a transaction."""
-        held = self._held
-        rows = [(r, held[r].outcome, held[r].external_id, held[r].country) for r in records]
+    def _entries_from(self, record: int) -> list[str]:
+        """The lines of the entries ``record``, ``record + 1``, ... as long as each has one."""
+        lines: list[str] = []
+        limit = 64
+        while True:
+            page = self._entry_items("record >= ? ORDER BY record LIMIT ?", (record, limit))
+            page.sort()
+            for found, _, line, _ in page:
+                if found != record:
+                    return lines
+                lines.append(line)
+                record += 1
+            if len(page) < limit:
+                return lines
+            limit = min(2 * limit, _PAGE_MAX)
+
+    def _entry_items(self, where: str, parameters: tuple[int, ...]) -> list[Item]:
+        """The entries ``where`` says, as items (in no order).
+
+        One row comes back, holding them all: SQLite lets go of the GIL for each row it
+        steps to, and the main process has other threads that take it each time."""
+        records, lines = self._db.execute(
+            "SELECT group_concat(record), group_concat(line, char(0)) FROM "
+            f"(SELECT record, {_ENTRY_LINE} AS line FROM outcomes WHERE {where})",
+            parameters).fetchone()
+        if records is None:
+            return []
+        return [(record, ENTRY, line, None) for record, line in
+                zip(map(int, records.split(",")), lines.split("\x00"), strict=True)]
+
+    def _wait_or_spill(self, rest: list[Item]) -> list[Item]:
+        """Of the plain items still waiting for an earlier record, those that may wait
+        in memory (see the module's docstring); the others get entries now. In a
+        transaction."""
+        if len(rest) > _HELD_MAX:
+            self._spill(rest)
+            return []
+        waiting = [item for item in rest if item[3] and item[3].outcome is _UPLOADED]
+        if len(waiting) < len(rest):
+            self._spill([item for item in rest if not (item[3] and item[3].outcome is _UPLOADED)])
+        return waiting
+
+    def _spill(self, items: list[Item]) -> None:
+        """Plain items as entries of their own (one there already: a repeat)."""
         inserted = self._db.executemany(
             "INSERT OR IGNORE INTO outcomes (record, outcome, external_id, country) "
-            "VALUES (?, ?, ?, ?)", rows).rowcount
-        self._db.executemany("DELETE FROM sent WHERE record = ?", ((r,) for r in records))
-        return len(rows) - inserted
+            "VALUES (?, ?, ?, ?)",
+            [(o.record, o.outcome.value, o.external_id, o.country)
+             for _, _, _, o in items if o is not None]).rowcount
+        self._db.executemany("DELETE FROM sent WHERE record = ?", ((i[0],) for i in items))
+        self.repeated += len(items) - inserted
 
-    def _apply(self, file: OutcomeFile, step: _Step | None, spilled: list[int]) -> None:
-        """What a committed transaction wrote, now true in memory too."""
-        held = self._held
-        if step is not None:
-            self._written, file.size = step.written, step.size
-            for record in step.taken:
-                held.pop(record, None)
-        for record in spilled:
-            held.pop(record, None)
+    def _write_the_rest(self, file: OutcomeFile) -> _Step:
+        """Every entry past the last record written, in record order, gaps and all (at the
+        end: a record that never got an outcome has no line, as in an export)."""
+        rows = self._db.execute(
+            f"SELECT record, {_ENTRY_LINE} FROM outcomes WHERE record > ? ORDER BY record",
+            (self._written,)).fetchall()
+        if not rows:
+            return _Step(self._written, file.size, [])
+        last, lines = rows[-1][0], [line for _, line in rows]
+        size = file.append("".join(lines).encode())
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             ((_WRITTEN, str(last)), (_BYTES, str(size))))
+        return _Step(last, size, [])
 
     @sqlite_io
     def finish_outcomes(self) -> None:
@@ -263,15 +304,14 @@ class OutcomesJournal:
         if self.get(_FINISHED) is None:
             try:
                 with self._transaction():
-                    spilled = list(self._held)
-                    self.repeated += self._spill(spilled)
-                    step = self._advance(file, through_gaps=True)
+                    self._spill(self._pending)
+                    step = self._write_the_rest(file)
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')",
                                      (_FINISHED,))
             except BaseException:
                 file.rollback()
                 raise
-            self._apply(file, step, spilled)
+            self._written, file.size, self._pending = step.written, step.size, []
         file.finish()
         self._lines = None
 

@@ -30,11 +30,15 @@ HEADER = (csv_line(OUTCOME_HEADER) + "\r\n").encode()
 _NEEDS_CELL = re.compile("^[" + re.escape("".join(sorted(FORMULA_STARTS))) + ']|[,"\r\n]')
 
 
+def outcome_cell(external_id: str) -> str:
+    """The external id made safe for a spreadsheet and quoted as CSV."""
+    return csv_line((neutralize(external_id),))
+
+
 def id_cell(external_id: str) -> str:
-    """The external id as outcomes.csv holds it: safe for a spreadsheet, quoted as CSV."""
-    if _NEEDS_CELL.search(external_id):
-        return csv_line((neutralize(external_id),))
-    return external_id
+    """The external id as outcomes.csv holds it: :func:`outcome_cell`, called only when it
+    changes anything."""
+    return outcome_cell(external_id) if _NEEDS_CELL.search(external_id) else external_id
 
 
 def outcome_line(record: int, outcome: str, reason: str | None, duplicate_of: int | None,
