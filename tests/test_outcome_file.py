@@ -66,6 +66,8 @@ def test_consecutive_plain_rows_are_kept_as_the_range_written_and_a_tally(
     counts = journal.counts()
     assert counts.by_kind == {"rejected": 2, "accepted": 998} and counts.total == 1000
     assert counts.reason_samples == {"invalid_phone": 10}
+    assert journal.countries(["accepted", "rejected"]) == {
+        "US": {"accepted": 998, "rejected": 2}}
     assert journal.repeated == 0
     journal.record_outcomes([_plain(5), _rejected(999)])  # offered twice: counted, not written
     assert journal.repeated == 2 and part.read_bytes() == _lines(outcomes)
