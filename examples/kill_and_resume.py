@@ -59,7 +59,11 @@ def _journal_counts(out: Path) -> tuple[int, int]:
         return 0, 0
     try:
         with sqlite3.connect(path) as db:
-            decided = db.execute("SELECT count(*) FROM outcomes").fetchone()[0]
+            # Records 1..N have their line in outcomes.csv; entries past N are decided too.
+            row = db.execute("SELECT value FROM meta WHERE key = 'outcomes_written'").fetchone()
+            written = int(row[0]) if row else 0
+            decided = written + db.execute("SELECT count(*) FROM outcomes WHERE record > ?",
+                                           (written,)).fetchone()[0]
             sending = db.execute("SELECT count(*) FROM sent").fetchone()[0]
         return int(decided), int(sending)
     except sqlite3.Error:

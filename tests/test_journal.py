@@ -1,5 +1,5 @@
-"""The journal's own exports equal what csv.writer would write; a full disk or a damaged
-file is an OutputError that keeps it."""
+"""outcomes.csv, which the journal writes as outcomes come, equals what csv.writer would
+write; a full disk or a damaged file is an OutputError that keeps it."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from tests.local_disk import small_disk
 IDS = st.text(st.sampled_from('ab1,"\r\n=+-@ \t'), max_size=8)
 
 
+HEADER = "record,outcome,reason,duplicate_of,external_id\r\n"
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(IDS, min_size=1, max_size=20))
 def test_outcome_lines_are_csv_with_every_id_neutralised(
@@ -37,7 +40,12 @@ def test_outcome_lines_are_csv_with_every_id_neutralised(
             (o.record, o.outcome.value, o.reason or "",
              "" if o.duplicate_of is None else o.duplicate_of, neutralize(o.external_id))
             for o in outcomes)
-        assert "".join(journal.outcome_lines(chunk=3)) == expected.getvalue()
+        # Written as they came (all in order here), before the run's end puts it in place.
+        part = path.with_name("outcomes.csv.part")
+        assert part.read_bytes().decode() == HEADER + expected.getvalue()
+        journal.finish_outcomes()
+        assert not part.exists()
+        assert path.with_name("outcomes.csv").read_bytes().decode() == HEADER + expected.getvalue()
     finally:
         journal.close()
 

@@ -47,6 +47,9 @@ class MirrorJournal:
     def _transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError  # the journal's own
 
+    def _kept_ids(self, outcome: str) -> Iterator[str]:
+        raise NotImplementedError  # the journal's own
+
     @sqlite_io
     def mirror_planned(self) -> bool:
         """Whether a mirror's plan is made (the list read, what to remove decided)."""
@@ -56,13 +59,21 @@ class MirrorJournal:
     @sqlite_io
     def plan_mirror(self, keep: str) -> None:
         """From the ids read back from the list: remember how many it held, and plan the
-        removal of each that no row with outcome ``keep`` has; forget the ids read."""
+        removal of each that no row with outcome ``keep`` has; forget the ids read.
+
+        Most kept rows have no entry in the journal, only their line in outcomes.csv
+        (complete by now): their ids come from there, into a table of this connection."""
         self._db.create_function("neutralize", 1, neutralize, deterministic=True)
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (external_id TEXT NOT NULL)")
         with self._transaction():
+            self._db.execute("DELETE FROM kept")
+            self._db.executemany("INSERT INTO kept VALUES (?)",
+                                 ((i,) for i in self._kept_ids(keep)))
             self._db.execute(
                 "INSERT OR IGNORE INTO mirror (external_id) SELECT external_id FROM listed "
-                f"WHERE external_id NOT IN (SELECT {_AS_UPLOADED} FROM outcomes "
-                "WHERE outcome = ?) GROUP BY external_id ORDER BY min(rowid)", (keep,))
+                "WHERE external_id NOT IN (SELECT external_id FROM kept UNION "
+                f"SELECT {_AS_UPLOADED} FROM outcomes WHERE outcome = ?) "
+                "GROUP BY external_id ORDER BY min(rowid)", (keep,))
             self._db.execute(
                 "INSERT OR REPLACE INTO meta SELECT 'mirror_list_size', "
                 "count(DISTINCT external_id) FROM listed")

@@ -1,5 +1,6 @@
 """The journal's part for the report: outcomes by country, and a few duplicate pairs to
-show. Each is one query over the outcomes table, so nothing per row is held in memory."""
+show. Each is one query over the outcomes (and the plain rows' tally), so nothing per row
+is held in memory."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ class ReportJournal:
         """Outcomes by the rows' country (ISO code, or ``unknown``), each with every
         outcome of ``kinds`` (0 where none); countries with most rows first."""
         by_country: dict[str, dict[str, int]] = {}
+        # Rows with an entry, and the plain rows' tally (they have none).
         for country, kind, count in self._db.execute(
-                "SELECT country, outcome, count(*) FROM outcomes GROUP BY country, outcome"):
+                "SELECT country, outcome, sum(n) FROM (SELECT country, outcome, count(*) AS n "
+                "FROM outcomes GROUP BY country, outcome UNION ALL SELECT country, outcome, rows "
+                "FROM tally) GROUP BY country, outcome"):
             counts = by_country.setdefault(country or UNKNOWN_COUNTRY, dict.fromkeys(kinds, 0))
             counts[kind] = counts.get(kind, 0) + count
         return dict(sorted(by_country.items(), key=lambda item: (-sum(item[1].values()),

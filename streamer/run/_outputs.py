@@ -18,7 +18,6 @@ from streamer.run._html import write_html
 from streamer.run._journal import Journal
 from streamer.run._local_io import writing
 from streamer.run._report import (
-    OUTCOME_HEADER,
     REMOVED_HEADER,
     Report,
     RowFileWriter,
@@ -62,23 +61,21 @@ def phase_log(progress: Progress) -> list[dict[str, Any]]:
 
 
 async def export_outputs(out_dir: Path, journal: Journal, header: tuple[str, ...]) -> None:
-    """outcomes.csv, rejected.csv, failed.csv and notes.csv, in record order, each
-    written whole."""
-    outcomes = RowFileWriter(out_dir / "outcomes.csv", OUTCOME_HEADER)
+    """rejected.csv, failed.csv and notes.csv, in record order, each written whole; then
+    outcomes.csv, written as the run went, is put in place."""
     rejected = RowFileWriter(out_dir / "rejected.csv", (*header, "record", "reason", "detail"))
     failed = RowFileWriter(out_dir / "failed.csv", (*header, "record", "reason", "detail"))
     notes = RowFileWriter(out_dir / "notes.csv", ("record", "outcome", "external_id", "notes"))
-    files = (outcomes, rejected, failed, notes)
+    files = (rejected, failed, notes)
     try:
         for file in files:
             await file.open()
-        for lines in journal.outcome_lines():
-            await outcomes.write_lines(lines)
         for kind, file in ((OutcomeKind.REJECTED, rejected), (OutcomeKind.FAILED, failed)):
             for rows in journal.rows_of(kind):
                 await file.write_rows(rows)
         for rows in journal.noted_rows():
             await notes.write_rows(rows)
+        journal.finish_outcomes()  # the journal is used from the event loop's thread only
         for file in files:
             await file.commit()
     finally:
