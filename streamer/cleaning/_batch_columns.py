@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
+from itertools import repeat
 from operator import attrgetter
 from typing import TypeAlias, TypeVar, cast
 
@@ -138,9 +138,11 @@ def pack_lists(lists: Sequence[Sequence[str]]) -> Lists:
     """Lists of strings as their lengths and their values joined (see :data:`Lists`)."""
     widths = list(map(len, lists))
     values = sum(widths)
-    joined = SEPARATOR.join(chain.from_iterable(lists))
+    # Each list joined, then the lists: the same text, made faster than from one chain.
+    joined = SEPARATOR.join(map(SEPARATOR.join, lists))
     if not values or joined.count(SEPARATOR) != values - 1:
-        # No values at all join to "", which splits to [""]: send the lists, then.
+        # A separator in a value, or an empty list (which joins to an extra ""), or no
+        # values at all (which join to "", splitting to [""]): send the lists, then.
         return [list(strings) for strings in lists]
     same = widths.count(widths[0]) == len(widths)
     return widths[0] if same else array("I", widths), joined
@@ -151,8 +153,8 @@ def unpack_lists(packed: Lists) -> list[list[str]]:
         return packed
     widths, joined = packed
     values = joined.split(SEPARATOR)
-    if isinstance(widths, int):
-        return [values[at:at + widths] for at in range(0, len(values), widths)]
+    if isinstance(widths, int):  # the values in groups of ``widths``, grouped in C
+        return list(map(list, zip(*[iter(values)] * widths, strict=True)))
     lists, at = [], 0
     for width in widths:
         lists.append(values[at:at + width])
