@@ -115,3 +115,17 @@ def test_results_for_another_number_of_rows_are_an_error_not_a_shift() -> None:
     cut[phones] = SEPARATOR.join(["+14155552671", "+14155552672"])  # one value lost
     with pytest.raises(ValueError):
         apply_results([Row(record, []) for record in range(1, 4)], tuple(cut))
+
+
+def test_region_codes_cross_once_each_unless_too_many_differ() -> None:
+    rows = [Row(record, []) for record in range(300)]
+    for row in rows:
+        row.region, row.country = ("US", "DE")[row.record % 2], f"X{row.record}"
+    fresh = [Row(row.record, []) for row in rows]
+    packed = pack_results(rows)
+    apply_results(fresh, _crossed(packed))  # type: ignore[arg-type]
+    assert [(row.region, row.country) for row in fresh] == [
+        (row.region, row.country) for row in rows]
+    names = [name for name, _ in RESULTS]
+    assert packed[names.index("region")] == (["US", "DE"], bytes(r % 2 for r in range(300)))
+    assert isinstance(packed[names.index("country")], str)  # 300 distinct: joined instead

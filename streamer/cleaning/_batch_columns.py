@@ -36,6 +36,9 @@ _T = TypeVar("_T")
 
 #: Strings joined by :data:`SEPARATOR`; or, when one holds a separator, the list itself.
 Texts: TypeAlias = "str | list[str]"
+#: Strings that repeat: each distinct one and, per value, the index of its own; or
+#: :data:`Texts` when there are too many distinct ones for a byte.
+Codes: TypeAlias = "tuple[list[str], bytes] | Texts"
 #: Lists of strings: each one's length (one number when all are alike) and their values
 #: joined; or, when a value holds a separator, the lists themselves.
 Lists: TypeAlias = "tuple[int | array[int], str] | list[list[str]]"
@@ -51,8 +54,9 @@ RESULTS: tuple[tuple[str, object], ...] = (
     ("reason", None), ("detail", ""), ("phone", ""), ("region", ""), ("email", ""),
     ("first_name", ""), ("last_name", ""), ("country", ""), ("external_id", ""),
     ("upload", None), ("duplicate_of", None), ("extra", None))
-_TEXTS = frozenset({"detail", "phone", "region", "email", "first_name", "last_name",
-                    "country", "external_id"})
+_TEXTS = frozenset({"detail", "phone", "email", "first_name", "last_name", "external_id"})
+#: Region codes: a handful of values in a batch, sent once each with a byte per row.
+_CODES = frozenset({"region", "country"})
 #: A row's results as one tuple, read in C: one pass over the rows, not one per column.
 _READ_RESULTS = attrgetter(*(name for name, _ in RESULTS))
 
@@ -86,6 +90,8 @@ def pack_results(rows: Sequence[Row]) -> PackedResults:
             packed.append(None if len(texts) == len(values) - 1 else texts)
         elif values.count(default) == len(values):
             packed.append(None)
+        elif name in _CODES:
+            packed.append(pack_codes(values))
         elif name == "upload":
             lines, missing = _fill_missing(values, "")
             packed.append((pack_texts(lines), missing))
@@ -107,6 +113,8 @@ def apply_results(batch: RowBatch, packed: PackedResults) -> RowBatch:
             columns.append(repeat(default, count))
         elif name in _TEXTS:
             columns.append(unpack_texts(cast(Texts, column)))
+        elif name in _CODES:
+            columns.append(unpack_codes(cast(Codes, column)))
         elif name == "upload":
             lines, missing = cast(tuple[Texts, "array[int] | None"], column)
             columns.append(_put_back_missing(unpack_texts(lines), missing))
@@ -132,6 +140,22 @@ def pack_texts(values: Sequence[str]) -> Texts:
 
 def unpack_texts(texts: Texts) -> list[str]:
     return texts.split(SEPARATOR) if isinstance(texts, str) else texts
+
+
+def pack_codes(values: Sequence[str]) -> Codes:
+    """Few distinct strings as each one once and a byte per value saying which."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) > 256:
+        return pack_texts(values)
+    number = {value: at for at, value in enumerate(distinct)}
+    return distinct, bytes(map(number.__getitem__, values))
+
+
+def unpack_codes(codes: Codes) -> list[str]:
+    if not isinstance(codes, tuple):
+        return unpack_texts(codes)
+    distinct, which = codes
+    return list(map(distinct.__getitem__, which))  # the same string objects, not copies
 
 
 def pack_lists(lists: Sequence[Sequence[str]]) -> Lists:
