@@ -10,9 +10,9 @@ an object per value, both ways; as columns it is a handful of objects per batch,
   many);
 - back (:func:`pack_results`, :func:`apply_results`): one column per result the stages
   set (:data:`RESULTS`), ``None`` when it holds only the value a row starts with (the
-  usual case for a reason, a note, a duplicate); text joined like the fields; values
-  that may be missing (an upload line, the extra fields) as those present and where the
-  others are missing.
+  usual case for a reason, a note, a duplicate); text joined like the fields; region
+  codes as each distinct one and a byte per row; values that may be missing (an upload
+  line, the extra fields) with a blank in their place and the positions of the missing.
 
 NUL separates because the CSV reader drops every NUL from the file (the journal's
 ``_FIELD_SEPARATOR`` relies on that too), so no field holds one. Should a value hold one
