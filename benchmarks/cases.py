@@ -51,7 +51,7 @@ def streamer_dry_run(path: Path, limit: int) -> int:
 #: The generated file's columns plus these, for a campaign that maps twelve list fields.
 _MORE_COLUMNS = ("Home Phone", "Street", "City", "State", "ZIP", "Time Zone", "Score",
                  "Balance", "Segment")
-_TWELVE_FIELDS = (
+TWELVE_FIELDS = (
     ("FirstName", ("First Name",)), ("LastName", ("Last Name",)),
     ("PhoneNumber", ("Phone Number", "Home Phone")), ("Email", ("E-mail",)),
     ("Address", ("Street",)), ("City", ("City",)), ("State", ("State",)), ("Zip", ("ZIP",)),
@@ -65,17 +65,22 @@ def streamer_dry_run_12_fields(path: Path, limit: int) -> int:
     global _STAGE_STARTED
     with tempfile.TemporaryDirectory() as tmp:
         wider = Path(tmp) / "wider.csv"
-        zones = ("Eastern", "Central", "Mountain", "Pacific", "")
-        with open(path, encoding="utf-8", newline="") as source, \
-                open(wider, "w", encoding="utf-8", newline="") as target:
-            writer = csv.writer(target)
-            for number, fields in enumerate(csv.reader(source)):
-                writer.writerow([*fields, *_MORE_COLUMNS] if number == 0 else [
-                    *fields, f"+1 212 555 {number % 10_000:04d}", f"{number} Main St",
-                    "Springfield", "MA", f"{number % 100_000:05d}", zones[number % 5],
-                    str(number % 100), f"{number % 9_999:,}.50", "Segment ä"])
+        write_wider(path, wider)
         _STAGE_STARTED = time.perf_counter()
-        return _streamer(wider, dry_run=True, field_map=_TWELVE_FIELDS)
+        return _streamer(wider, dry_run=True, field_map=TWELVE_FIELDS)
+
+
+def write_wider(path: Path, wider: Path) -> None:
+    """``path`` with the columns :data:`TWELVE_FIELDS` maps, as ``wider``."""
+    zones = ("Eastern", "Central", "Mountain", "Pacific", "")
+    with open(path, encoding="utf-8", newline="") as source, \
+            open(wider, "w", encoding="utf-8", newline="") as target:
+        writer = csv.writer(target)
+        for number, fields in enumerate(csv.reader(source)):
+            writer.writerow([*fields, *_MORE_COLUMNS] if number == 0 else [
+                *fields, f"+1 212 555 {number % 10_000:04d}", f"{number} Main St",
+                "Springfield", "MA", f"{number % 100_000:05d}", zones[number % 5],
+                str(number % 100), f"{number % 9_999:,}.50", "Segment ä"])
 
 
 def streamer_upload(path: Path, limit: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import random
 from pathlib import Path
 
 import anyio
@@ -45,6 +47,62 @@ async def test_a_run_with_workers_decides_every_row_as_one_without(tmp_path: Pat
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert reports[0].outcomes == reports[1].outcomes == reports[2].outcomes
     assert reports[1].balanced and reports[1].outcomes["duplicate"] > 0
+
+
+#: A campaign mapping list fields beyond the base four: two phones a contact (numbers
+#: left out, notes), an email, a typed score, free text.
+_HOSTILE_MAP = (("ExternalId", ("id",)), ("FirstName", ("first",)), ("LastName", ("last",)),
+                ("PhoneNumber", ("mobile", "home")), ("Email", ("email",)),
+                ("Score", ("score",)), ("custom:Segment", ("segment",)))
+#: What the reader lets through into a field (every character but NUL, which it drops).
+_ODD = ["", " ", "\x01", "\x1e\x1f", '"quoted, "" twice"', "tab\there", "two\r\nlines",
+        "Zoë 😀 東京 עברית", "\u2028", "=SUM(A1)", "nul\x00dropped", "x" * 600]
+
+
+def _hostile_rows(count: int) -> list[list[str]]:
+    """Rows of every fate, each field now and then something odd: kept, duplicate (same
+    phone, similar email), rejected for each reason a row can earn here, malformed."""
+    rng = random.Random(18)
+    rows = [["id", "first", "last", "mobile", "home", "email", "score", "segment"]]
+    for number in range(count):
+        def odd(usual: str) -> str:
+            return rng.choice(_ODD) if rng.random() < 0.15 else usual
+        person = rng.randrange(count * 3 // 4)  # a quarter repeat someone
+        row = [odd(f"id{number}") if rng.random() < 0.97 else "",
+               odd(f"Ann{person}"), odd("Lee"), odd(f"(415) 555-{2000 + person % 8000:04d}"),
+               odd(f"212 555 {rng.randrange(100, 200):04d}"),
+               odd(f"ann{person}@example.com" if rng.random() < 0.9 else f"an{person}@x.com"),
+               odd(str(rng.randrange(100)) if rng.random() < 0.95 else "many"),
+               odd(rng.choice(["Gold", "Café", ""]))]
+        if rng.random() < 0.02:
+            row = row[: rng.randrange(1, len(row))]  # malformed: too few fields
+        rows.append(row)
+    return rows
+
+
+async def test_workers_change_no_byte_of_any_output_whatever_the_fields(
+        tmp_path: Path) -> None:
+    path = tmp_path / "hostile.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(_hostile_rows(3_000))
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("(415) 555-2007\n212 555 0142\n")
+    outputs = []
+    for workers in (0, 1, 2):  # dedup in process, in the one worker, on the main process
+        out = tmp_path / f"out-{workers}"
+        report = await streamer.run(path, settings_for(
+            None, out, dry_run=True, workers=workers, chunk_rows=97, dnc_file=dnc,
+            field_map=_HOSTILE_MAP, batch_size=250))
+        files = sorted(p for p in out.rglob("*.csv"))
+        outputs.append(({p.relative_to(out): p.read_bytes() for p in files},
+                        report.outcomes, report.reasons, report.fields))
+    assert outputs[0] == outputs[1] == outputs[2]
+    files, outcomes, reasons, _ = outputs[0]
+    assert {"accepted", "duplicate", "rejected"} <= {k for k, n in outcomes.items() if n}
+    assert {"do_not_call", "malformed_row", "invalid_score", "missing_external_id",
+            "same_phone", "record_too_long"} <= set(reasons)
+    assert b"left out" in files[Path("notes.csv")]
+    assert len([name for name in files if name.parts[0] == "batches"]) > 3
 
 
 async def _worked_on(pool: RowWorkers, batches: list[RowBatch]) -> list[RowBatch]:

@@ -3,8 +3,8 @@
 
 It reads frames (:mod:`streamer.cleaning._frames`) from stdin, the first holding the
 :class:`~streamer.cleaning._workers.RowWork` to do and each later one a batch of records (their
-numbers, their fields), and answers each batch with one frame of results on stdout, in
-order, until stdin ends.
+numbers and fields as :mod:`streamer.cleaning._batch_columns` packs them), and answers each
+batch with one frame of its results, as columns, on stdout, in order, until stdin ends.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import BinaryIO, cast
 
+from streamer.cleaning._batch_columns import PackedRows
 from streamer.cleaning._frames import frame, read_frame
 from streamer.cleaning._gc_pacing import rarer_collections
 from streamer.cleaning._workers import RowWork
@@ -24,8 +25,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         raise SystemExit("streamer worker: expected the work to do first")
     stages = work.start()
     while (batch := read_frame(requests)) is not None:
-        records, fields = cast(tuple[list[int], list[list[str]]], batch)
-        answers.write(frame(stages.results(records, fields)))
+        answers.write(frame(stages.results(cast(PackedRows, batch))))
         answers.flush()
 
 

@@ -3,9 +3,9 @@
 The stages come as one list, in the order a row meets them (the pipeline makes it):
 this module only decides where each runs. Together they are most of the CPU a row
 costs; Python threads share one interpreter lock, so on big inputs they run in worker
-processes: each batch's raw fields go out and plain tuples come back (both cheap to
-pickle), while the main process reads, journals, batches and uploads. Batches come back
-in file order.
+processes: each batch's records and raw fields go out and the stages' results come back,
+both as a few compact columns (:mod:`streamer.cleaning._batch_columns`), while the main
+process reads, journals, batches and uploads. Batches come back in file order.
 
 A stage that must see every batch of the file in order (dedup keeps an index of every
 contact kept so far, and the first record of a contact is the one kept) runs where one
@@ -39,9 +39,17 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from streamer.cleaning._batch_columns import (
+    PackedResults,
+    PackedRows,
+    apply_results,
+    pack_results,
+    pack_rows,
+    unpack_rows,
+)
 from streamer.cleaning._frames import HEADER, frame, unframe
 from streamer.errors import StreamerError
-from streamer.records import Row, RowBatch
+from streamer.records import RowBatch
 
 #: Where this package was imported from: its workers import the very same one.
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,12 +68,6 @@ def worker_count(requested: int | None, input_bytes: int) -> int:
     if requested is not None:
         return requested
     return 0 if input_bytes < IN_PROCESS_BELOW_BYTES else 1
-
-
-#: One row's results: (reason, detail, phone, region, email, first name, last name,
-#: country, external id, upload record, duplicate of, fields beyond the base four),
-#: whatever of them the stages set.
-RowResult = tuple[object, ...]
 
 
 class RowStage(Protocol):
@@ -103,23 +105,9 @@ class RowStages:
             batch = step(batch)
         return batch
 
-    def results(self, records: list[int], fields: list[list[str]]) -> list[RowResult]:
-        """The stages on a worker's copy of the rows, as tuples to send back."""
-        rows = [Row(record, row_fields) for record, row_fields in zip(records, fields,
-                                                                       strict=True)]
-        return [(row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
-                 row.last_name, row.country, row.external_id, row.upload, row.duplicate_of,
-                 row.extra)
-                for row in self.apply(rows)]
-
-
-def apply_results(batch: RowBatch, results: list[RowResult]) -> RowBatch:
-    """Write a worker's :meth:`RowStages.results` into the batch's rows."""
-    for row, result in zip(batch, results, strict=True):
-        (row.reason, row.detail, row.phone, row.region, row.email, row.first_name,
-         row.last_name, row.country, row.external_id, row.upload,
-         row.duplicate_of, row.extra) = result  # type: ignore[assignment]
-    return batch
+    def results(self, rows: PackedRows) -> PackedResults:
+        """The stages on a worker's copy of the rows, as columns to send back."""
+        return pack_results(self.apply(unpack_rows(rows)))
 
 
 class _Worker:
@@ -141,14 +129,14 @@ class _Worker:
         return StreamerError("a worker process ended unexpectedly "
                              f"(exit code {self.process.returncode})")
 
-    async def receive(self) -> list[RowResult]:
+    async def receive(self) -> PackedResults:
         try:
             header = await self._answers.receive_exactly(HEADER.size)
             (size,) = HEADER.unpack(header)
             data = await self._answers.receive_exactly(size)
         except (anyio.EndOfStream, anyio.IncompleteRead):
             raise self._died() from None
-        results: list[RowResult] = unframe(data)  # type: ignore[assignment]
+        results: PackedResults = unframe(data)  # type: ignore[assignment]
         return results
 
     async def finish(self) -> None:
@@ -215,8 +203,7 @@ class RowWorkers:
                         worker = self._pool[turn % len(self._pool)]
                         turn += 1
                         await to_collect.send((batch, worker))
-                        await worker.send(([row.record for row in batch],
-                                           [row.fields for row in batch]))
+                        await worker.send(pack_rows(batch))
 
     @staticmethod
     async def _collect(collecting: ObjectReceiveStream[tuple[RowBatch, _Worker]],
