@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from streamer import CORE, RetryPolicy, Sandbox, Settings, _core
+from streamer import RetryPolicy, Sandbox, Settings, _core
 
 
 def settings_for(sandbox: Sandbox | None, out: Path, **overrides: object) -> Settings:
@@ -66,7 +66,7 @@ def passed_in_the_twin(request: pytest.FixtureRequest) -> bool:
     pure-Python twin (the same source), and say whether it passed there; under the twin,
     False: the test goes on here. For tests that patch a compiled module's class or
     function, which only the interpreter allows."""
-    if not CORE.compiled:
+    if not _core.CORE.compiled:
         return False
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],

@@ -120,11 +120,15 @@ def _read_written(raw: str, region: str, not_understood: str) -> Read | None:
     return read_phone(raw, region)
 
 
-def _primary_number(fields: list[str], phones: tuple[int, ...], region: str,
+def _primary_number(fields: list[str], raw_phone: str, phone_at: int,
+                    fallbacks: tuple[int, ...], region: str,
                     not_understood: str) -> tuple[int, Read] | None:
-    """The first of the phone columns (in the mapping's order) whose number reads, with
-    where it is."""
-    for at in phones:
+    """The first of the phone columns (``raw_phone``, stripped, at ``phone_at``, then the
+    fallbacks in the mapping's order) whose number reads, with where it is."""
+    read = _read_written(raw_phone, region, not_understood)
+    if read is not None:
+        return phone_at, read
+    for at in fallbacks:
         read = _read_written(fields[at].strip(), region, not_understood)
         if read is not None:
             return at, read
@@ -143,8 +147,7 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
     width = len(columns.header)
     phone_at, email_at, country_at = columns.phone, columns.email, columns.country
     first_at, last_at, id_at = columns.first_name, columns.last_name, columns.external_id
-    phones = columns.phones or (phone_at,)
-    fallbacks = phones[1:]
+    fallbacks = columns.phones[1:]
     for row in batch:
         fields = row.fields
         # A blank row is told apart only where a check fails: the test costs a scan.
@@ -164,7 +167,8 @@ def normalize_batch(batch: RowBatch, rules: NormalizeRules,
             else:
                 region = row.country = found
         raw_phone = fields[phone_at].strip()
-        primary = _primary_number(fields, phones, region, not_understood)
+        primary = _primary_number(fields, raw_phone, phone_at, fallbacks, region,
+                                  not_understood)
         if primary is None:
             raw_phone = raw_phone or next(
                 (value for at in fallbacks if (value := fields[at].strip())), "")

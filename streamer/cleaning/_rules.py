@@ -53,9 +53,8 @@ class CampaignRules:
         dnc: DoNotCall | None = None,
         max_record_chars: int,
     ) -> None:
-        # Compiled by mypyc, it is rebuilt in a worker from what it was made with.
-        self._made_with = (columns, tuple(required), allowed_countries, dnc, max_record_chars)
         self._columns = columns
+        self._required_names = tuple(required)  # to rebuild it in a worker (__reduce__)
         self._required = required_columns(required, columns)
         self._allowed = allowed_countries
         self._dnc = dnc
@@ -63,7 +62,9 @@ class CampaignRules:
         self._other_phones = columns.other_phones
 
     def __reduce__(self) -> tuple[Callable[..., CampaignRules], tuple[object, ...]]:
-        return _campaign_rules, self._made_with
+        # Compiled by mypyc, it is rebuilt in a worker from what it was made with.
+        return _campaign_rules, (self._columns, self._required_names, self._allowed, self._dnc,
+                                 self._max_chars)
 
     @property
     def whole_file(self) -> bool:
