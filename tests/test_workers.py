@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
@@ -12,8 +17,11 @@ import pytest
 import streamer
 from examples.make_contacts import write_contacts
 from streamer.cleaning import CampaignRules
+from streamer.cleaning._batch_columns import pack_rows
+from streamer.cleaning._frames import frame
 from streamer.cleaning._normalize import NormalizeRules
 from streamer.cleaning._workers import (
+    _PACKAGE_ROOT,
     IN_PROCESS_BELOW_BYTES,
     RowStage,
     RowWork,
@@ -159,3 +167,29 @@ def test_dedup_is_never_split_across_workers() -> None:
     several = RowWorkers(stages, workers=2)  # dedup, and what follows it, stay here
     assert several.work.stages == tuple(work)
     assert [type(stage) for stage in several.after.stages] == [DedupRules]
+
+
+def test_a_worker_stopped_mid_answer_still_sends_all_of_it() -> None:
+    """Stopped and continued (Ctrl-Z then ``fg``, a profiler's ptrace stops) while its
+    answer fills the pipe, a worker whose stdout is unbuffered (``PYTHONUNBUFFERED``) sees
+    its write(2) return short: the rest of the frame must still follow, not be dropped."""
+    work, _ = _batches()
+    batch = [Row(i, [f"(415) 555-{i % 10_000:04d}", f"a{i}@x.com", "Ann" * 60])
+             for i in range(1_000)]
+    expected = frame(RowWork(tuple(work)).start().results(pack_rows(batch)))
+    assert len(expected) > 4 * 65_536  # far more than a pipe holds
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": _PACKAGE_ROOT}
+    with subprocess.Popen([sys.executable, "-m", "streamer.cleaning._worker_process"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) as worker:
+        assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(frame(RowWork(tuple(work))) + frame(pack_rows(batch)))
+        worker.stdin.close()  # it ends after this one answer
+        # Its answer has begun, so it is in the write(2) of it, blocked on the full pipe.
+        assert select.select([worker.stdout], [], [], 10)[0]
+        os.kill(worker.pid, signal.SIGSTOP)
+        _, status = os.waitpid(worker.pid, os.WUNTRACED)  # stopped: the write returned
+        assert os.WIFSTOPPED(status)
+        os.kill(worker.pid, signal.SIGCONT)
+        answer = worker.stdout.read()
+    assert worker.returncode == 0
+    assert len(answer) == len(expected) and answer == expected

@@ -14,7 +14,7 @@ import sys
 from typing import BinaryIO, cast
 
 from streamer.cleaning._batch_columns import PackedRows
-from streamer.cleaning._frames import frame, read_frame
+from streamer.cleaning._frames import read_frame, write_frame
 from streamer.cleaning._gc_pacing import rarer_collections
 from streamer.cleaning._workers import RowWork
 
@@ -25,8 +25,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         raise SystemExit("streamer worker: expected the work to do first")
     stages = work.start()
     while (batch := read_frame(requests)) is not None:
-        answers.write(frame(stages.results(cast(PackedRows, batch))))
-        answers.flush()
+        write_frame(answers, stages.results(cast(PackedRows, batch)))
 
 
 if __name__ == "__main__":
