@@ -68,9 +68,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="rows the quadratic tutorial algorithm gets")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage cases")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["streamer_upload"],
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["streamer_upload", "streamer_dry_run_12_fields"],
                         help="end-to-end cases to leave out, e.g. streamer_upload at 10M rows "
-                        "(the in-process sandbox would hold the whole list in its memory)")
+                        "(the in-process sandbox would hold the whole list in its memory) "
+                        "or the twelve-field dry run (it writes a second, wider file)")
     parser.add_argument("--json", type=Path, help="also write the results here, as JSON")
     parser.add_argument("--file", type=Path, help="an earlier generated file of --rows rows "
                         "to use instead of writing one (10M rows take minutes to make)")
