@@ -62,7 +62,10 @@ def test_ctrl_c_stops_keeps_the_journal_and_the_same_command_resumes(
 
     again = subprocess.run(command, env=sandbox_env, capture_output=True, text=True,
                            timeout=240)
-    assert again.returncode == 0, again.stderr
-    report = json.loads((out / "report.json").read_text())
+    written = out / "report.json"
+    # All the resumed run said, and its counts: a rare failure here must tell why.
+    assert again.returncode == 0, (again.stdout, again.stderr,
+                                   written.read_text() if written.exists() else None)
+    report = json.loads(written.read_text())
     assert report["resumed"] is True and report["balanced"] is True
     assert report["outcomes"]["failed"] == 0
