@@ -8,7 +8,6 @@ import random
 import select
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
@@ -21,12 +20,13 @@ from streamer.cleaning._batch_columns import pack_rows
 from streamer.cleaning._frames import frame
 from streamer.cleaning._normalize import NormalizeRules
 from streamer.cleaning._workers import (
-    _PACKAGE_ROOT,
     IN_PROCESS_BELOW_BYTES,
+    WORKER_COMMAND,
     RowStage,
     RowWork,
     RowWorkers,
     worker_count,
+    worker_environment,
 )
 from streamer.cleaning.dedup import DedupRules
 from streamer.errors import StreamerError
@@ -178,9 +178,9 @@ def test_a_worker_stopped_mid_answer_still_sends_all_of_it() -> None:
              for i in range(1_000)]
     expected = frame(RowWork(tuple(work)).start().results(pack_rows(batch)))
     assert len(expected) > 4 * 65_536  # far more than a pipe holds
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": _PACKAGE_ROOT}
-    with subprocess.Popen([sys.executable, "-m", "streamer.cleaning._worker_process"],
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) as worker:
+    env = {**worker_environment(), "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          env=env) as worker:
         assert worker.stdin is not None and worker.stdout is not None
         worker.stdin.write(frame(RowWork(tuple(work))) + frame(pack_rows(batch)))
         worker.stdin.close()  # it ends after this one answer

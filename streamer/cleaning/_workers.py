@@ -53,8 +53,16 @@ from streamer.records import RowBatch
 
 #: Where this package was imported from: its workers import the very same one.
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: How a worker process is started (see :mod:`streamer.cleaning._worker_process`).
+WORKER_COMMAND = (sys.executable, "-m", "streamer.cleaning._worker_process")
 #: Below this input size ``workers=None`` means no worker processes.
 IN_PROCESS_BELOW_BYTES = 16 << 20
+
+
+def worker_environment() -> dict[str, str]:
+    """This process's environment, with this package first on the workers' import path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
 
 
 def worker_count(requested: int | None, input_bytes: int) -> int:
@@ -159,13 +167,11 @@ class RowWorkers:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> RowWorkers:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
+        env = worker_environment()
         async with AsyncExitStack() as stack:
             for _ in range(self.workers):
                 process = await stack.enter_async_context(await anyio.open_process(
-                    [sys.executable, "-m", "streamer.cleaning._worker_process"],
-                    stdin=PIPE, stdout=PIPE, stderr=None, env=env))
+                    WORKER_COMMAND, stdin=PIPE, stdout=PIPE, stderr=None, env=env))
                 worker = _Worker(process)
                 await worker.send(self.work)
                 self._pool.append(worker)
